@@ -1,0 +1,194 @@
+"""Event schemas: the topics of ``CONTRACT.md`` as pydantic models.
+
+Every model keeps unknown fields (``extra="allow"``): the contract promises that
+producers may add fields and that we pass them through untouched. Timestamps
+must carry a zone; a naive timestamp is a validation error, not a guess.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Severity = Literal["low", "medium", "high"]
+Sentiment = Literal["positive", "negative", "neutral"]
+FeedbackSource = Literal["email", "chat", "app_review", "social", "survey"]
+
+
+def _date_of(value: Any) -> Any:
+    """Accept a full ISO timestamp where a calendar date is meant (travel notices)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        return value[:10]
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(_date_of)]
+
+
+class Event(BaseModel):
+    """Base of every contract event: unknown fields are kept, instances are immutable."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The wire form: contract field names (aliases), ISO timestamps, no nulls."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- fraud -----------------------------------------------------------------------------
+
+
+class Transaction(Event):
+    txn_id: NonEmpty
+    card_id: NonEmpty
+    ts: AwareDatetime
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    amount: float = Field(ge=0)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    merchant: str
+    country: CountryCode
+    channel: Literal["card_present", "online"]
+
+
+class TravelNotice(Event):
+    country: CountryCode
+    from_: CalendarDate = Field(alias="from")
+    to: CalendarDate
+
+    def covers(self, country: str, day: date) -> bool:
+        """Whether this notice announces travel to ``country`` on ``day``."""
+        return self.country == country and self.from_ <= day <= self.to
+
+
+class Customer(Event):
+    card_id: NonEmpty
+    customer_id: NonEmpty
+    home_country: CountryCode
+    travel_notices: list[TravelNotice] = Field(default_factory=list)
+    risk_tier: str = "standard"
+
+
+class Place(Event):
+    lat: float
+    lon: float
+    country: CountryCode
+    ts: AwareDatetime
+
+
+class FraudAlert(Event):
+    alert_id: NonEmpty
+    rule: NonEmpty
+    card_id: NonEmpty
+    txn_ids: list[str]
+    ts: AwareDatetime
+    severity: Severity
+    reasons: list[str]
+    distance_km: float | None = None
+    speed_kmh: float | None = None
+    from_: Place | None = Field(default=None, alias="from")
+    to: Place | None = None
+
+
+class TriagedAlert(FraudAlert):
+    note: str
+    similar_alert_ids: list[str] = Field(default_factory=list)
+
+
+# --- feedback --------------------------------------------------------------------------
+
+
+class Feedback(Event):
+    feedback_id: NonEmpty
+    ts: AwareDatetime
+    source: FeedbackSource
+    text: str
+    customer_id: str | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+
+
+class EnrichedFeedback(Feedback):
+    sentiment: Sentiment
+    sentiment_score: float = Field(ge=-1, le=1)
+    key_phrases: list[str]
+    category: NonEmpty
+    model: NonEmpty
+
+
+class FeedbackInsight(Event):
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    count: int = Field(ge=0)
+    sentiment_counts: dict[str, int]
+    avg_rating: float | None
+    top_categories: list[Any]
+    top_key_phrases: list[Any]
+    source_counts: dict[str, int]
+
+
+class FeedbackAlert(Event):
+    alert_id: NonEmpty
+    kind: NonEmpty
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    category: str
+    reasons: list[str]
+    examples: list[str]
+
+
+# --- knowledge -------------------------------------------------------------------------
+
+
+class KbChange(Event):
+    doc_id: NonEmpty
+    version: int = Field(ge=0)
+    op: Literal["upsert", "delete"]
+    ts: AwareDatetime
+    title: str | None = None
+    text: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _upserts_carry_content(self) -> Self:
+        if self.op == "upsert" and (self.title is None or self.text is None):
+            msg = f"an upsert of doc {self.doc_id!r} needs both 'title' and 'text'"
+            raise ValueError(msg)
+        return self
+
+
+class Question(Event):
+    question_id: NonEmpty
+    text: NonEmpty
+    ts: AwareDatetime
+    customer_id: str | None = None
+
+
+class Citation(Event):
+    doc_id: str
+    version: int
+    chunk_id: str
+
+
+class Answer(Event):
+    question_id: NonEmpty
+    answer: str
+    citations: list[Citation]
+    index_version: int
+    model: str
+    latency_ms: float = Field(ge=0)
+    status: Literal["ok", "rejected", "no_context"]
