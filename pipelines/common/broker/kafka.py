@@ -1,0 +1,185 @@
+"""Apache Kafka in KRaft mode as one local process: jars from Maven Central, Java 17+.
+
+Kafka is not packaged for Debian or PyPI, so the official jars are resolved once
+with Maven into a cache and run with the machine's Java. One combined node
+(broker + controller) with replication factors of 1 and no initial rebalance
+delay: the same broker users run in production, tuned for a fast single machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.common.broker.errors import BrokerError
+
+logger = logging.getLogger(__name__)
+
+KAFKA_VERSION = "4.1.1"
+SCALA_VERSION = "2.13"
+LOG4J_VERSION = "2.24.3"  # the version kafka 4.1.1 itself depends on
+MIN_JAVA = 17
+
+_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>streamwise</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId><artifactId>kafka_{scala}</artifactId>
+      <version>{kafka}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId>
+      <version>{log4j}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+_LOG4J2 = """status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka.server.KafkaRaftServer
+logger.kafka.level = INFO
+"""
+
+
+def cache_root() -> Path:
+    """Where downloaded runtimes live: ``$STREAMWISE_CACHE_DIR`` or the XDG cache."""
+    explicit = os.environ.get("STREAMWISE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "streamwise"
+
+
+def java_executable() -> str:
+    """The ``java`` to run Kafka with, checked to be version 17 or newer."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        msg = "Java 17+ not found (needed by the embedded Kafka); install it or use --engine tansu"
+        raise BrokerError(msg)
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)', out.stderr + out.stdout)
+    if not match or int(match.group(1)) < MIN_JAVA:
+        found = match.group(1) if match else "unknown"
+        msg = f"embedded Kafka needs Java {MIN_JAVA}+, found version {found} at {java}"
+        raise BrokerError(msg)
+    return java
+
+
+def kafka_jars(cache: Path | None = None) -> Path:
+    """The folder of Kafka's runtime jars, resolved through Maven on first use."""
+    target = (cache or cache_root()) / f"kafka-{SCALA_VERSION}-{KAFKA_VERSION}" / "jars"
+    if (target / ".complete").exists():
+        return target
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        msg = "Maven ('mvn') is needed once to fetch the Kafka jars; install it or use --engine tansu"
+        raise BrokerError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(  # noqa: T201 - one-time progress on a long step, for the human at the terminal
+        f"streamwise: resolving Apache Kafka {KAFKA_VERSION} from Maven Central (first use)...",
+        file=sys.stderr,
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        pom = Path(work) / "pom.xml"
+        pom.write_text(_POM.format(scala=SCALA_VERSION, kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
+        staged = Path(work) / "jars"
+        result = subprocess.run(
+            [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+             f"-DoutputDirectory={staged}", "-DincludeScope=runtime"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
+            msg = f"could not resolve the Kafka jars with Maven: {' | '.join(tail)}"
+            raise BrokerError(msg)
+        (staged / ".complete").touch()
+        try:
+            staged.rename(target)
+        except OSError:
+            if not (target / ".complete").exists():  # not a concurrent resolve that won
+                raise
+    return target
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """Files and command line of one single-node KRaft cluster in ``home``."""
+
+    home: Path
+    port: int
+    controller_port: int
+    heap_mb: int = 768
+
+    @property
+    def properties(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "kafka.log"
+
+    def write_config(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": (
+                f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+            ),
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.home / "data"),
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "4",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "4",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        self.properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+        (self.home / "log4j2.properties").write_text(_LOG4J2.format(log=self.home / "server.log"))
+
+    def format_command(self, java: str, jars: Path) -> list[str]:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        return [*self._java(java, jars, heap_mb=256), "kafka.tools.StorageTool", "format",
+                "-t", cluster_id, "-c", str(self.properties)]  # fmt: skip
+
+    def run_command(self, java: str, jars: Path) -> list[str]:
+        return [*self._java(java, jars, heap_mb=self.heap_mb), "kafka.Kafka", str(self.properties)]
+
+    def _java(self, java: str, jars: Path, *, heap_mb: int) -> list[str]:
+        return [
+            java,
+            f"-Xmx{heap_mb}m",
+            "-XX:+UseG1GC",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            "-cp",
+            f"{jars}/*",
+        ]

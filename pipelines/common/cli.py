@@ -1,0 +1,253 @@
+"""The ``streamwise`` command line: one console script, the verbs of the contract.
+
+Every verb takes its settings from flags or the environment, and turns expected
+failures (no broker, bad input, missing Java) into a one-line reason on stderr
+and a non-zero exit: tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from pipelines.common import logs
+from pipelines.common.admin import BrokerUnreachable, ensure_topics, topic_states
+from pipelines.common.app import BrokerNotConfigured, client_config, producer_config
+from pipelines.common.broker import ENGINES, BrokerError, embedded_broker
+from pipelines.common.produce import produce_lines
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.topics import CONTRACT_TOPICS, DLQ_TOPICS, REGISTRY, spec
+from pipelines.registry import PIPELINES, runner
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+# Failures a user can act on: reported in one line, never as a traceback.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    BrokerError,
+    BrokerUnreachable,
+    BrokerNotConfigured,
+    ConnectionError,
+    FileNotFoundError,
+    KeyError,
+    ValueError,
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and a hint), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _settings() -> StreamwiseSettings:
+    return StreamwiseSettings()
+
+
+@contextlib.contextmanager
+def _broker_for(settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]:
+    """``settings`` with a broker: the configured one, or an embedded one for this command."""
+    if settings.broker:
+        yield settings
+        return
+    with embedded_broker(settings.broker_engine) as broker:
+        print(
+            f"streamwise: started an embedded {broker.engine} broker at {broker.address}",
+            file=sys.stderr,
+            flush=True,
+        )
+        os.environ["STREAMWISE_BROKER"] = broker.address
+        os.environ["STREAMWISE_BROKER_ENGINE"] = broker.engine
+        yield settings.model_copy(update={"broker": broker.address})
+
+
+def _require_broker(settings: StreamwiseSettings, verb: str) -> None:
+    if not settings.broker:
+        msg = (
+            f"'{verb}' needs a running broker: set STREAMWISE_BROKER "
+            "(e.g. start one with 'streamwise broker' and export the address it prints)"
+        )
+        raise BrokerNotConfigured(msg)
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    with embedded_broker(args.engine, port=args.port) as broker:
+        print(broker.address, flush=True)
+        print(
+            f"streamwise: {broker.engine} broker ready; export STREAMWISE_BROKER={broker.address}"
+            f"{' STREAMWISE_BROKER_ENGINE=tansu' if broker.engine == 'tansu' else ''}"
+            f"; logs in {broker.log_file}; stop with Ctrl-C",
+            file=sys.stderr,
+            flush=True,
+        )
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        while not stop.wait(1.0):
+            if not broker.alive:
+                msg = f"the broker exited unexpectedly; see {broker.log_file}"
+                raise BrokerError(msg)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    main = runner(args.pipeline)
+    with _broker_for(_settings()) as settings:
+        main(settings)
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _require_broker(settings, "topics")
+    specs = CONTRACT_TOPICS + DLQ_TOPICS
+    if args.create:
+        created = ensure_topics(
+            client_config(settings),
+            specs,
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+        )
+        print(f"created {len(created)} topic(s)", file=sys.stderr)
+    states = topic_states(client_config(settings), specs)
+    print(f"{'topic':<22} {'partitions':>10} {'messages':>10}  {'cleanup':<8} retention")
+    for state in states:
+        retention = (
+            "forever"
+            if state.spec.retention_ms < 0
+            else f"{state.spec.retention_ms // 86_400_000}d"
+        )
+        partitions = str(state.partitions) if state.exists else "missing"
+        print(
+            f"{state.spec.name:<22} {partitions:>10} {state.messages:>10}  "
+            f"{state.spec.cleanup_policy:<8} {retention}"
+        )
+    return 0
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _require_broker(settings, "produce")
+    topic = spec(args.topic)
+    if args.file == "-":
+        report = produce_lines(topic, sys.stdin, producer_config(settings))
+    else:
+        with Path(args.file).open(encoding="utf-8") as source:
+            report = produce_lines(topic, source, producer_config(settings))
+    for number, reason in report.rejected:
+        print(f"line {number}: rejected: {reason}", file=sys.stderr)
+    print(
+        f"sent {report.sent} event(s) to {topic.name}, rejected {len(report.rejected)}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE if report.rejected else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo  # noqa: PLC0415 - loads models, only for this verb
+
+    with _broker_for(_settings()) as settings:
+        return run_demo(settings, seconds=args.seconds)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="streamwise",
+        description="Real-time AI pipelines on Kafka that run fully offline.",
+        epilog="Settings come from STREAMWISE_* environment variables (see the README).",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    broker = verbs.add_parser(
+        "broker",
+        help="start the embedded broker and print its address",
+        description="Start a single-node broker on 127.0.0.1 and print its address on the first "
+        "line of stdout; runs until SIGTERM/SIGINT, then stops it cleanly.",
+    )
+    broker.add_argument("--port", type=int, default=0, help="listener port (0: pick a free one)")
+    broker.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="kafka",
+        help="kafka: Apache Kafka (KRaft, needs Java 17+); tansu: pip-only, in memory",
+    )
+    broker.set_defaults(handler=cmd_broker)
+
+    listing = "\n".join(f"  {name:<14} {entry.summary}" for name, entry in PIPELINES.items())
+    run = verbs.add_parser(
+        "run",
+        help="run one pipeline until SIGTERM",
+        description="Run one pipeline until SIGTERM. Without STREAMWISE_BROKER an embedded "
+        "broker is started for it.",
+        epilog=f"pipelines:\n{listing}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("pipeline", choices=sorted(PIPELINES), metavar="PIPELINE")
+    run.set_defaults(handler=cmd_run)
+
+    demo = verbs.add_parser(
+        "demo",
+        help="run every pipeline on a generated stream and show what they find",
+        description="The main job on embedded defaults: start a broker if STREAMWISE_BROKER is "
+        "unset, run all pipelines on a realistic generated stream, show alerts and answers "
+        "as they happen, end with a summary.",
+    )
+    demo.add_argument("--seconds", type=float, default=60.0, help="how long to stream (default 60)")
+    demo.set_defaults(handler=cmd_demo)
+
+    produce = verbs.add_parser(
+        "produce",
+        help="send JSON Lines to a topic, validated and keyed by its schema",
+        description="Validate each JSON line of FILE against TOPIC's schema, key it as the "
+        "contract says and send it. Invalid lines are reported with their line number.",
+    )
+    produce.add_argument("topic", metavar="TOPIC", help=f"one of: {', '.join(REGISTRY)}")
+    produce.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
+    produce.set_defaults(handler=cmd_produce)
+
+    topics = verbs.add_parser(
+        "topics",
+        help="list the topics streamwise uses and their state",
+        description="List every topic of the contract with partitions, message count and "
+        "retention, as the broker holds them.",
+    )
+    topics.add_argument("--create", action="store_true", help="create missing topics first")
+    topics.set_defaults(handler=cmd_topics)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``streamwise`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"streamwise: error: bad setting STREAMWISE_{str(first['loc'][0]).upper()}: "
+              f"{first['msg']}", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except EXPECTED_ERRORS as exc:
+        reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"streamwise {args.verb}: error: {reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Dead-letter topics: nothing is lost, nothing crashes a pipeline.
+
+A poison message (undecodable bytes, an event that breaks the contract, a stage
+that keeps failing) goes to ``<pipeline>-dlq`` with its original key, value and
+headers plus headers naming the error, the stage and where it came from; the
+pipeline moves on. An outage (broker, model server, Chroma) is not poison: the
+stage backs off and retries, and if the outage outlasts its budget the pipeline
+stops without committing, so a restart picks the message up again.
+
+DLQ writes are flushed before the callback returns, so they land before the
+source offset is committed (at-least-once; a crash in between can write a
+dead letter twice, never zero times).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from confluent_kafka import Producer
+from quixstreams.models import Row
+
+from pipelines.common.serialization import encode_json, original_bytes
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+HEADER_PREFIX = "streamwise."
+DECODE_STAGE = "decode"
+
+# Errors that mean "a dependency is down", never "this message is bad".
+OUTAGES: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+
+
+def register_outage(*errors: type[BaseException]) -> None:
+    """Declare exception types that signal an outage (retry, never dead-letter)."""
+    global OUTAGES  # noqa: PLW0603 - a process-wide classification, extended at import time
+    OUTAGES = tuple(dict.fromkeys((*OUTAGES, *errors)))
+
+
+class StageFailed(Exception):
+    """A stage gave up on a message after ``attempts`` tries; ``__cause__`` says why."""
+
+    def __init__(self, stage: str, attempts: int) -> None:
+        super().__init__(f"stage {stage!r} failed after {attempts} attempt(s)")
+        self.stage = stage
+        self.attempts = attempts
+
+
+def stage(
+    name: str,
+    fn: Callable[P, R],
+    *,
+    attempts: int = 1,
+    outage_budget_s: float = 240.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Callable[P, R]:
+    """Wrap a pipeline step so its failures name the stage and follow the DLQ rules.
+
+    Ordinary errors are retried up to ``attempts`` times, then raised as
+    ``StageFailed`` (dead-lettered). Outages are retried with backoff for up to
+    ``outage_budget_s`` (below Kafka's max poll interval), then re-raised as they
+    are, which stops the pipeline instead of dead-lettering a good message.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        attempt, outage_started = 0, None
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except OUTAGES as exc:
+                now = time.monotonic()
+                outage_started = outage_started or now
+                if now - outage_started > outage_budget_s:
+                    raise
+                delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * (0.5 + random.random() / 2)  # noqa: S311
+                logger.warning("stage=%s outage, retry in %.1fs: %s", name, delay, exc)
+                sleep(delay)
+            except Exception as exc:
+                attempt += 1
+                if attempt >= attempts:
+                    raise StageFailed(name, attempt) from exc
+                logger.info("stage=%s attempt=%d failed, retrying: %s", name, attempt, exc)
+
+    return run
+
+
+def _is_outage(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OUTAGES):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def _describe(exc: BaseException) -> tuple[str, str, dict[str, str]]:
+    """(stage, "Type: message" of the root cause, extra details) for the headers."""
+    stage_name = exc.stage if isinstance(exc, StageFailed) else "process"
+    root = exc.__cause__ if isinstance(exc, StageFailed) and exc.__cause__ else exc
+    while root.__cause__ is not None and type(root).__name__ == "SerializationError":
+        root = root.__cause__
+    details = {
+        attr: str(getattr(root, attr))
+        for attr in ("raw", "reason")
+        if getattr(root, attr, None) is not None
+    }
+    return stage_name, f"{type(root).__name__}: {root}", details
+
+
+class DeadLetters:
+    """The DLQ of one pipeline, wired into Quix's consumer and processing error callbacks."""
+
+    def __init__(
+        self,
+        pipeline: str,
+        topic: str,
+        client_config: dict[str, Any],
+        *,
+        flush_timeout_s: float = 30.0,
+    ) -> None:
+        self.pipeline, self.topic = pipeline, topic
+        self._client_config = client_config
+        self._flush_timeout_s = flush_timeout_s
+        self._producer: Producer | None = None
+        self.sent = 0
+
+    def on_consumer_error(self, exc: Exception, message: Any, _logger: logging.Logger) -> bool:
+        """Undecodable or invalid messages (raised by the deserializer) are dead-lettered."""
+        if message is None or message.error() is not None or _is_outage(exc):
+            return False  # a Kafka-level error, not a bad message: let Quix handle it
+        _, error, details = _describe(exc)
+        self.send(
+            key=message.key(),
+            value=message.value(),
+            headers=message.headers(),
+            error=error,
+            stage=DECODE_STAGE,
+            source=(message.topic(), message.partition(), message.offset()),
+            details=details,
+        )
+        return True
+
+    def on_processing_error(self, exc: Exception, row: Row | None, _logger: logging.Logger) -> bool:
+        """A stage that failed for good: dead-letter the message that triggered it."""
+        if row is None or _is_outage(exc):
+            return False
+        stage_name, error, details = _describe(exc)
+        raw = original_bytes(row.value)
+        if raw is None:
+            raw, details["value-reencoded"] = encode_json(row.value), "true"
+        self.send(
+            key=row.key if isinstance(row.key, bytes | None) else str(row.key).encode(),
+            value=raw,
+            headers=row.headers,
+            error=error,
+            stage=stage_name,
+            source=(row.topic, row.partition, row.offset),
+            details=details,
+        )
+        return True
+
+    def send(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Any,
+        error: str,
+        stage: str,
+        source: tuple[str, int, int],
+        details: dict[str, str] | None = None,
+    ) -> None:
+        """Write one dead letter and wait until the broker has it."""
+        topic, partition, offset = source
+        ours = {
+            "error": error,
+            "stage": stage,
+            "pipeline": self.pipeline,
+            "source.topic": topic,
+            "source.partition": str(partition),
+            "source.offset": str(offset),
+            "failed.at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            **{f"detail.{k}": v for k, v in (details or {}).items()},
+        }
+        all_headers = [*(headers or []), *((HEADER_PREFIX + k, v.encode()) for k, v in ours.items())]
+        failures: list[str] = []
+
+        def delivered(err: Any, _msg: Any) -> None:
+            if err is not None:
+                failures.append(str(err))
+
+        producer = self._get_producer()
+        producer.produce(self.topic, value=value, key=key, headers=all_headers, on_delivery=delivered)
+        remaining = producer.flush(self._flush_timeout_s)
+        if remaining or failures:
+            msg = f"could not write to {self.topic}: {failures or 'flush timed out'}"
+            raise ConnectionError(msg)
+        self.sent += 1
+        logger.warning(
+            "dead-lettered pipeline=%s stage=%s source=%s[%s]@%s error=%s",
+            self.pipeline, stage, topic, partition, offset, error,
+        )  # fmt: skip
+
+    def _get_producer(self) -> Producer:
+        if self._producer is None:
+            self._producer = Producer({**self._client_config, "enable.idempotence": True})
+        return self._producer

@@ -1,0 +1,64 @@
+"""Settings shared by every pipeline: the contract's ``STREAMWISE_*`` environment.
+
+Each pipeline adds its own settings class (``pipelines/<name>/settings.py``) with
+its own prefix; this one holds what all of them share: where the broker is, where
+state lives, which models to use, and the client security settings that pass
+straight through to librdkafka.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KAFKA_PASSTHROUGH_PREFIX = "STREAMWISE_KAFKA_"
+
+ProcessingGuarantee = Literal["at-least-once", "exactly-once"]
+BrokerEngine = Literal["kafka", "tansu"]
+
+
+class StreamwiseSettings(BaseSettings):
+    """The contract's environment (``CONTRACT.md``), plus a few optional additions."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMWISE_", extra="ignore")
+
+    broker: str | None = Field(default=None, description="Kafka bootstrap servers")
+    broker_engine: BrokerEngine = Field(
+        default="kafka",
+        description="quirks of the broker behind STREAMWISE_BROKER ('tansu' needs 1-record batches)",
+    )
+    data_dir: Path = Field(default=Path(".streamwise"), description="RocksDB state, Chroma, logs")
+    llm_backend: Literal["llamacpp", "ollama"] = "llamacpp"
+    llm_model: str | None = Field(default=None, description="GGUF path or Ollama model name")
+    ollama_host: str = "http://127.0.0.1:11434"
+    embed_model: str | None = Field(default=None, description="sentence-transformers name/path")
+    chroma_host: str | None = Field(default=None, description="Chroma server host:port")
+    processing_guarantee: ProcessingGuarantee = "at-least-once"
+    partitions: int = Field(default=3, ge=1, description="partitions of topics streamwise creates")
+    replication_factor: int = Field(default=1, ge=1, description="of topics streamwise creates")
+    log_level: str = "WARNING"
+    log_format: Literal["keyvalue", "json"] = "keyvalue"
+
+    @property
+    def state_dir(self) -> Path:
+        """RocksDB stores; never the ``state/`` package."""
+        return self.data_dir / "state"
+
+
+def kafka_client_config(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """librdkafka settings from ``STREAMWISE_KAFKA_*``: ``..._SASL_MECHANISM`` -> ``sasl.mechanism``.
+
+    Security settings (SASL, TLS) are the user's; they pass through unchanged to every
+    client streamwise creates: pipelines, producer, admin, dashboard, ask/serve.
+    """
+    env = os.environ if environ is None else environ
+    return {
+        name[len(KAFKA_PASSTHROUGH_PREFIX) :].lower().replace("_", "."): value
+        for name, value in env.items()
+        if name.startswith(KAFKA_PASSTHROUGH_PREFIX) and value != ""
+    }

@@ -1,0 +1,117 @@
+"""The topic registry: every topic of the contract, declared once.
+
+A ``TopicSpec`` says what a topic holds (its event model), what it is keyed by,
+and how the broker keeps it. Pipelines get Quix ``Topic`` objects from here, the
+``produce`` verb keys and validates with it, and ``ensure_topics`` creates what
+is missing at start-up (explicit ``retention.*`` configs: Quix derives changelog
+settings from them, and Tansu reports no broker defaults).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from quixstreams import Application
+from quixstreams.models import TimestampType, TopicConfig
+from quixstreams.models.topics import Topic
+
+from pipelines.common import events
+from pipelines.common.serialization import EventDeserializer, JsonSerializer, KeySerializer
+
+CleanupPolicy = Literal["delete", "compact"]
+_DAY_MS = int(timedelta(days=1).total_seconds() * 1000)
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: name, event model (``None``: raw bytes, e.g. a DLQ), key field, retention."""
+
+    name: str
+    model: type[events.Event] | None
+    key_field: str | None
+    cleanup_policy: CleanupPolicy = "delete"
+    retention_ms: int = 7 * _DAY_MS
+    retention_bytes: int = FOREVER
+
+    def broker_config(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "retention.bytes": str(self.retention_bytes),
+        }
+
+
+PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag")
+
+CONTRACT_TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("transactions", events.Transaction, "card_id"),
+    TopicSpec("customers", events.Customer, "card_id", "compact", FOREVER),
+    TopicSpec("fraud-alerts", events.FraudAlert, "card_id", retention_ms=30 * _DAY_MS),
+    TopicSpec("fraud-alerts-triaged", events.TriagedAlert, "card_id", retention_ms=30 * _DAY_MS),
+    TopicSpec("feedback", events.Feedback, "feedback_id"),
+    TopicSpec("feedback-enriched", events.EnrichedFeedback, "feedback_id"),
+    TopicSpec("feedback-insights", events.FeedbackInsight, "window_start"),
+    TopicSpec("feedback-alerts", events.FeedbackAlert, "category", retention_ms=30 * _DAY_MS),
+    TopicSpec("kb-changes", events.KbChange, "doc_id", "compact", FOREVER),
+    TopicSpec("questions", events.Question, "question_id", retention_ms=_DAY_MS),
+    TopicSpec("answers", events.Answer, "question_id", retention_ms=_DAY_MS),
+)
+
+DLQ_TOPICS: tuple[TopicSpec, ...] = tuple(
+    TopicSpec(f"{pipeline}-dlq", None, None, retention_ms=30 * _DAY_MS) for pipeline in PIPELINES
+)
+
+REGISTRY: dict[str, TopicSpec] = {spec.name: spec for spec in CONTRACT_TOPICS + DLQ_TOPICS}
+
+
+def spec(name: str) -> TopicSpec:
+    """The spec of topic ``name``, or a ``KeyError`` that lists the known topics."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        msg = f"unknown topic {name!r}; known topics: {', '.join(REGISTRY)}"
+        raise KeyError(msg) from None
+
+
+def dlq_name(pipeline: str) -> str:
+    return f"{pipeline}-dlq"
+
+
+def _event_time_ms(
+    value: object, headers: object, timestamp_ms: int, timestamp_type: TimestampType
+) -> int:
+    """Event time for windows and state TTL: the event's own ``ts``, not the broker's."""
+    ts = getattr(value, "ts", None)
+    return int(ts.timestamp() * 1000) if ts is not None else timestamp_ms
+
+
+def quix_topic(
+    app: Application, name: str, *, partitions: int, replication_factor: int = 1
+) -> Topic:
+    """A Quix ``Topic`` for ``name``: validated events in, orjson out, event-time timestamps."""
+    topic_spec = spec(name)
+    config = TopicConfig(
+        num_partitions=partitions,
+        replication_factor=replication_factor,
+        extra_config=topic_spec.broker_config(),
+    )
+    if topic_spec.model is None:
+        return app.topic(
+            name,
+            value_deserializer="bytes",
+            value_serializer="bytes",
+            key_serializer=KeySerializer(),
+            config=config,
+        )
+    return app.topic(
+        name,
+        value_deserializer=EventDeserializer(topic_spec.model),
+        key_deserializer="bytes",
+        value_serializer=JsonSerializer(),
+        key_serializer=KeySerializer(),
+        config=config,
+        timestamp_extractor=_event_time_ms,
+    )
