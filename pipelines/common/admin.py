@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipelines.common.topics import TopicSpec
@@ -67,8 +68,50 @@ def ensure_topics(
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent start won
                 raise
     created = [topic.topic for topic in missing]
+    _wait_for_leaders(admin, created, timeout_s)
     logger.info("created topics: %s", ", ".join(created))
     return created
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float) -> None:
+    """Block until every partition of ``names`` has a leader: new topics are not usable before."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=timeout_s).topics
+        if all(
+            name in topics
+            and topics[name].partitions
+            and all(p.leader >= 0 for p in topics[name].partitions.values())
+            for name in names
+        ):
+            return
+        time.sleep(0.1)
+    msg = f"new topics got no partition leaders within {timeout_s:.0f}s: {', '.join(names)}"
+    raise BrokerUnreachable(msg)
+
+
+_LEADER_SETTLING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
+def _watermarks(
+    consumer: Consumer, partition: TopicPartition, attempts: int = 50
+) -> tuple[int, int]:
+    """Low and high watermark, retrying while a just-created partition settles its leader."""
+    for attempt in range(attempts):
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=10.0)
+        except KafkaException as exc:
+            settling = exc.args[0].retriable() or exc.args[0].code() in _LEADER_SETTLING
+            if not settling or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+        else:
+            return int(low), int(high)
+    raise AssertionError  # unreachable: the last attempt returns or raises
 
 
 def topic_states(
@@ -76,16 +119,16 @@ def topic_states(
 ) -> list[TopicState]:
     """Partition and message counts (sum of high minus low watermarks) of each topic."""
     existing = _existing(client_config, timeout_s)
-    consumer = Consumer({**client_config, "group.id": "streamwise-topics", "enable.auto.commit": False})
+    consumer = Consumer(
+        {**client_config, "group.id": "streamwise-topics", "enable.auto.commit": False}
+    )
     try:
         states = []
         for topic_spec in specs:
             count = existing.get(topic_spec.name, 0)
             messages = 0
             for partition in range(count):
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic_spec.name, partition), timeout=timeout_s
-                )
+                low, high = _watermarks(consumer, TopicPartition(topic_spec.name, partition))
                 messages += high - low
             states.append(TopicState(topic_spec, count, messages))
         return states

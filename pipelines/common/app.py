@@ -9,10 +9,13 @@ created up front, and its dead-letter topic hooked into Quix's error callbacks.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from quixstreams import Application
+from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.kafka.configuration import ConnectionConfig
 from quixstreams.models.topics import Topic
 
@@ -20,7 +23,7 @@ from pipelines.common.admin import ensure_topics
 from pipelines.common.broker.tansu import TANSU_PRODUCER_CONFIG
 from pipelines.common.dlq import DeadLetters
 from pipelines.common.settings import StreamwiseSettings, kafka_client_config
-from pipelines.common.topics import CONTRACT_TOPICS, DLQ_TOPICS, dlq_name, quix_topic
+from pipelines.common.topics import all_topics, dlq_name, quix_topic, spec
 
 # Consumer-group joins take about half the session timeout; keep both short so a
 # pipeline (or a replica taking over) starts in seconds, not tens of seconds.
@@ -30,6 +33,10 @@ FAST_GROUP_CONFIG = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
 # librdkafka logs every refused connection to stderr; route it through logging
 # instead, where it is quiet unless STREAMWISE_LOG_LEVEL asks for more.
 LIBRDKAFKA_LOGGER = logging.getLogger("streamwise.librdkafka")
+
+
+def _processing_time_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -> int:
+    return time.time_ns() // 1_000_000
 
 
 class BrokerNotConfigured(RuntimeError):
@@ -49,9 +56,11 @@ def client_config(settings: StreamwiseSettings) -> dict[str, Any]:
 
 
 def producer_config(settings: StreamwiseSettings) -> dict[str, Any]:
-    """``client_config`` plus what the broker engine needs from every producer."""
+    """``client_config`` plus what every producer needs: the Java client's partitioner
+    (keys land where Quix and Java producers put them, so joins stay co-partitioned)
+    and the broker engine's quirks."""
     extra = TANSU_PRODUCER_CONFIG if settings.broker_engine == "tansu" else {}
-    return {**client_config(settings), **extra}
+    return {**client_config(settings), "partitioner": "murmur2_random", **extra}
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,26 @@ class PipelineApp:
     dead_letters: DeadLetters
 
     def topic(self, name: str) -> Topic:
-        """The registry's topic ``name`` with this deployment's partitions."""
+        """The registry's topic ``name`` as this deployment names and sizes it."""
         return quix_topic(
             self.app,
-            name,
+            spec(name).prefixed(self.settings.topic_prefix),
             partitions=self.settings.partitions,
             replication_factor=self.settings.replication_factor,
         )
+
+    def publish(
+        self, sdf: StreamingDataFrame, name: str, *, key: Callable[[Any], Any] | None = None
+    ) -> StreamingDataFrame:
+        """Send ``sdf`` to topic ``name``, stamped with the time of processing.
+
+        Records keep their event time in the payload (``ts``); the Kafka timestamp
+        of an output is when it was produced. Brokers reject timestamps too far in
+        the future (Kafka 4: one hour by default), so stamping outputs with a
+        skewed event time would turn one bad clock into a crashed pipeline.
+        """
+        stamped = sdf.set_timestamp(_processing_time_ms)
+        return stamped.to_topic(self.topic(name), key=key)
 
     def run(self) -> None:
         self.app.run()
@@ -88,11 +110,13 @@ def make_app(
     connection = {k: v for k, v in clients.items() if k != "logger"}
     ensure_topics(
         clients,
-        CONTRACT_TOPICS + DLQ_TOPICS,
+        all_topics(settings.topic_prefix),
         partitions=settings.partitions,
         replication_factor=settings.replication_factor,
     )
-    dead_letters = DeadLetters(pipeline, dlq_name(pipeline), producer_config(settings))
+    dead_letters = DeadLetters(
+        pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
+    )
     producer_extra = TANSU_PRODUCER_CONFIG if settings.broker_engine == "tansu" else {}
     app = Application(
         broker_address=ConnectionConfig.from_librdkafka_dict(connection),

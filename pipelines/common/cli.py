@@ -25,7 +25,7 @@ from pipelines.common.app import BrokerNotConfigured, client_config, producer_co
 from pipelines.common.broker import ENGINES, BrokerError, embedded_broker
 from pipelines.common.produce import produce_lines
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.common.topics import CONTRACT_TOPICS, DLQ_TOPICS, REGISTRY, spec
+from pipelines.common.topics import REGISTRY, all_topics, spec
 from pipelines.registry import PIPELINES, runner
 
 EXIT_USAGE = 2
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_topics(args: argparse.Namespace) -> int:
     settings = _settings()
     _require_broker(settings, "topics")
-    specs = CONTRACT_TOPICS + DLQ_TOPICS
+    specs = all_topics(settings.topic_prefix)
     if args.create:
         created = ensure_topics(
             client_config(settings),
@@ -138,7 +138,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 def cmd_produce(args: argparse.Namespace) -> int:
     settings = _settings()
     _require_broker(settings, "produce")
-    topic = spec(args.topic)
+    topic = spec(args.topic).prefixed(settings.topic_prefix)
     if args.file == "-":
         report = produce_lines(topic, sys.stdin, producer_config(settings))
     else:
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     logs.configure(settings.log_level, settings.log_format)
     try:
-        code: int = args.handler(args)
+        code = int(args.handler(args))
     except KeyboardInterrupt:
         return 130
     except EXPECTED_ERRORS as exc:

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
+from quixstreams.kafka.exceptions import BaseKafkaException
 from quixstreams.models import Row
 
 from pipelines.common.serialization import encode_json, original_bytes
@@ -35,8 +36,15 @@ R = TypeVar("R")
 HEADER_PREFIX = "streamwise."
 DECODE_STAGE = "decode"
 
-# Errors that mean "a dependency is down", never "this message is bad".
-OUTAGES: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+# Errors that mean "a dependency is down", never "this message is bad". Producer
+# delivery errors belong here too: they surface asynchronously, while a *later*
+# message is processed, so blaming the current message would dead-letter a good one.
+OUTAGES: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    KafkaException,
+    BaseKafkaException,
+)
 
 
 def register_outage(*errors: type[BaseException]) -> None:
@@ -81,7 +89,7 @@ def stage(
                 outage_started = outage_started or now
                 if now - outage_started > outage_budget_s:
                     raise
-                delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * (0.5 + random.random() / 2)  # noqa: S311
+                delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * (0.5 + random.random() / 2)
                 logger.warning("stage=%s outage, retry in %.1fs: %s", name, delay, exc)
                 sleep(delay)
             except Exception as exc:
@@ -191,7 +199,10 @@ class DeadLetters:
             "failed.at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             **{f"detail.{k}": v for k, v in (details or {}).items()},
         }
-        all_headers = [*(headers or []), *((HEADER_PREFIX + k, v.encode()) for k, v in ours.items())]
+        all_headers = [
+            *(headers or []),
+            *((HEADER_PREFIX + k, v.encode()) for k, v in ours.items()),
+        ]
         failures: list[str] = []
 
         def delivered(err: Any, _msg: Any) -> None:
@@ -199,7 +210,9 @@ class DeadLetters:
                 failures.append(str(err))
 
         producer = self._get_producer()
-        producer.produce(self.topic, value=value, key=key, headers=all_headers, on_delivery=delivered)
+        producer.produce(
+            self.topic, value=value, key=key, headers=all_headers, on_delivery=delivered
+        )
         remaining = producer.flush(self._flush_timeout_s)
         if remaining or failures:
             msg = f"could not write to {self.topic}: {failures or 'flush timed out'}"

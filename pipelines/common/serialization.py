@@ -77,7 +77,7 @@ class EventDeserializer(Deserializer):
     """Quix deserializer for an input topic: bytes -> validated ``Event`` (or ``PoisonMessage``)."""
 
     def __init__(self, model: type[Event]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._model = model
 
     def __call__(self, value: bytes, ctx: SerializationContext) -> Event:

@@ -30,7 +30,7 @@ class StreamwiseSettings(BaseSettings):
     broker: str | None = Field(default=None, description="Kafka bootstrap servers")
     broker_engine: BrokerEngine = Field(
         default="kafka",
-        description="quirks of the broker behind STREAMWISE_BROKER ('tansu' needs 1-record batches)",
+        description="engine behind STREAMWISE_BROKER ('tansu' needs 1-record batches)",
     )
     data_dir: Path = Field(default=Path(".streamwise"), description="RocksDB state, Chroma, logs")
     llm_backend: Literal["llamacpp", "ollama"] = "llamacpp"
@@ -39,9 +39,14 @@ class StreamwiseSettings(BaseSettings):
     embed_model: str | None = Field(default=None, description="sentence-transformers name/path")
     chroma_host: str | None = Field(default=None, description="Chroma server host:port")
     processing_guarantee: ProcessingGuarantee = "at-least-once"
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="prefix of every topic name: several deployments (or tests) share one cluster",
+    )
     partitions: int = Field(default=3, ge=1, description="partitions of topics streamwise creates")
     replication_factor: int = Field(default=1, ge=1, description="of topics streamwise creates")
-    log_level: str = "WARNING"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
     log_format: Literal["keyvalue", "json"] = "keyvalue"
 
     @property
@@ -51,7 +56,7 @@ class StreamwiseSettings(BaseSettings):
 
 
 def kafka_client_config(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """librdkafka settings from ``STREAMWISE_KAFKA_*``: ``..._SASL_MECHANISM`` -> ``sasl.mechanism``.
+    """librdkafka settings from ``STREAMWISE_KAFKA_*`` (``..._SASL_MECHANISM``: ``sasl.mechanism``).
 
     Security settings (SASL, TLS) are the user's; they pass through unchanged to every
     client streamwise creates: pipelines, producer, admin, dashboard, ask/serve.

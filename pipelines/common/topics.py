@@ -9,7 +9,7 @@ settings from them, and Tansu reports no broker defaults).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -35,6 +35,10 @@ class TopicSpec:
     cleanup_policy: CleanupPolicy = "delete"
     retention_ms: int = 7 * _DAY_MS
     retention_bytes: int = FOREVER
+
+    def prefixed(self, prefix: str) -> TopicSpec:
+        """This topic as named in a deployment with ``STREAMWISE_TOPIC_PREFIX=prefix``."""
+        return replace(self, name=prefix + self.name) if prefix else self
 
     def broker_config(self) -> dict[str, str]:
         return {
@@ -76,6 +80,11 @@ def spec(name: str) -> TopicSpec:
         raise KeyError(msg) from None
 
 
+def all_topics(prefix: str = "") -> list[TopicSpec]:
+    """Every topic streamwise uses (contract and dead-letter topics), as a deployment names them."""
+    return [topic.prefixed(prefix) for topic in CONTRACT_TOPICS + DLQ_TOPICS]
+
+
 def dlq_name(pipeline: str) -> str:
     return f"{pipeline}-dlq"
 
@@ -89,10 +98,10 @@ def _event_time_ms(
 
 
 def quix_topic(
-    app: Application, name: str, *, partitions: int, replication_factor: int = 1
+    app: Application, topic_spec: TopicSpec, *, partitions: int, replication_factor: int = 1
 ) -> Topic:
-    """A Quix ``Topic`` for ``name``: validated events in, orjson out, event-time timestamps."""
-    topic_spec = spec(name)
+    """A Quix ``Topic`` for ``topic_spec``: validated events in, orjson out, event time."""
+    name = topic_spec.name
     config = TopicConfig(
         num_partitions=partitions,
         replication_factor=replication_factor,

@@ -74,7 +74,7 @@ def wait_ready(
             raise BrokerError(msg)
         try:
             admin.list_topics(timeout=1.0)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+        except Exception as exc:
             last_error = exc
             time.sleep(0.2)
         else:

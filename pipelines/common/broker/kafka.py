@@ -90,10 +90,12 @@ def kafka_jars(cache: Path | None = None) -> Path:
         return target
     mvn = shutil.which("mvn")
     if mvn is None:
-        msg = "Maven ('mvn') is needed once to fetch the Kafka jars; install it or use --engine tansu"
+        msg = (
+            "Maven ('mvn') is needed once to fetch the Kafka jars; install it or use --engine tansu"
+        )
         raise BrokerError(msg)
     target.parent.mkdir(parents=True, exist_ok=True)
-    print(  # noqa: T201 - one-time progress on a long step, for the human at the terminal
+    print(
         f"streamwise: resolving Apache Kafka {KAFKA_VERSION} from Maven Central (first use)...",
         file=sys.stderr,
         flush=True,

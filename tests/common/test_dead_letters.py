@@ -1,0 +1,88 @@
+"""The shared dead-letter mechanism, on the real broker: poison out, good events through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.common.app import make_app
+from pipelines.common.dlq import stage
+from pipelines.common.events import Transaction
+from pipelines.common.settings import StreamwiseSettings
+from tests.kafkaio import produce, read
+
+
+def _txn(txn_id: str, **overrides: Any) -> dict[str, Any]:
+    txn = {
+        "txn_id": txn_id,
+        "card_id": "card-1",
+        "ts": "2026-11-22T10:00:00Z",
+        "lat": 51.5074,
+        "lon": -0.1278,
+        "amount": 12.5,
+        "currency": "GBP",
+        "merchant": "Corner Shop",
+        "country": "GB",
+        "channel": "card_present",
+    }
+    txn.update(overrides)
+    return txn
+
+
+def _echo_unless_boom(txn: Transaction) -> dict[str, str]:
+    if txn.txn_id == "boom":
+        msg = "handler exploded on purpose"
+        raise RuntimeError(msg)
+    return {"txn_id": txn.txn_id}
+
+
+def test_poison_goes_to_the_dlq_with_headers_while_good_events_come_out(
+    settings: StreamwiseSettings,
+) -> None:
+    missing_card = _txn("no-card")
+    del missing_card["card_id"]
+    malformed = b'{"txn_id": "broken", '
+    produce(
+        settings,
+        "transactions",
+        [
+            ("card-1", _txn("good-1")),
+            ("card-1", malformed),
+            ("card-1", _txn("good-2")),
+            ("card-1", missing_card),
+            ("card-1", _txn("boom")),
+            ("card-1", _txn("good-3")),
+        ],
+    )
+    pipeline = make_app("fraud", settings)
+    sdf = pipeline.app.dataframe(pipeline.topic("transactions"))
+    sdf = sdf.apply(stage("echo", _echo_unless_boom, attempts=2))
+    pipeline.publish(sdf, "fraud-alerts")
+    pipeline.app.run(timeout=5)
+
+    out = read(settings, "fraud-alerts", until=lambda r: len(r) >= 3)
+    assert [r.json()["txn_id"] for r in out] == ["good-1", "good-2", "good-3"]
+    [source_partition] = {
+        r.partition for r in read(settings, "transactions", until=lambda r: len(r) >= 6)
+    }
+
+    dead = read(settings, "fraud-dlq", until=lambda r: len(r) >= 3)
+    assert len(dead) == 3
+    undecodable = next(r for r in dead if r.value == malformed)
+    assert undecodable.header("streamwise.stage") == "decode"
+    assert undecodable.key == b"card-1"
+    assert undecodable.header("streamwise.error").startswith("PoisonMessage: not valid JSON")
+
+    invalid = next(r for r in dead if b"no-card" in (r.value or b""))
+    assert invalid.header("streamwise.stage") == "decode"
+    assert "card_id: Field required" in invalid.header("streamwise.error")
+
+    raised = next(r for r in dead if r.header("streamwise.stage") == "echo")
+    assert raised.json() == _txn("boom")  # the original bytes, untouched
+    assert raised.header("streamwise.error") == "RuntimeError: handler exploded on purpose"
+
+    for record in dead:
+        assert record.header("streamwise.pipeline") == "fraud"
+        assert record.header("streamwise.source.topic") == settings.topic_prefix + "transactions"
+        assert record.header("streamwise.source.partition") == str(source_partition)
+    offsets = sorted(int(r.header("streamwise.source.offset")) for r in dead)
+    assert offsets == [1, 3, 4]  # the poison's own offsets, nothing else
