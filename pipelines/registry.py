@@ -14,7 +14,28 @@ class PipelineEntry(NamedTuple):
     summary: str
 
 
-PIPELINES: dict[str, PipelineEntry] = {}
+PIPELINES: dict[str, PipelineEntry] = {
+    "fraud": PipelineEntry(
+        "pipelines.fraud.pipeline",
+        "impossible travel, velocity and profile joins: transactions -> fraud-alerts",
+    ),
+    "fraud-triage": PipelineEntry(
+        "pipelines.fraud.triage",
+        "LLM analyst notes and similar past cases: fraud-alerts -> fraud-alerts-triaged",
+    ),
+    "feedback": PipelineEntry(
+        "pipelines.feedback.pipeline",
+        "sentiment, key phrases, categories, insights and alerts: feedback -> feedback-*",
+    ),
+    "knowledge": PipelineEntry(
+        "pipelines.knowledge.pipeline",
+        "keep the vector store in sync with the knowledge base: kb-changes -> Chroma",
+    ),
+    "rag": PipelineEntry(
+        "pipelines.knowledge.rag",
+        "answer questions from the latest knowledge, with citations: questions -> answers",
+    ),
+}
 
 
 def runner(name: str) -> Callable[[StreamwiseSettings], None]:

@@ -26,7 +26,9 @@ from confluent_kafka import KafkaException, Producer
 from quixstreams.kafka.exceptions import BaseKafkaException
 from quixstreams.models import Row
 
+from models.errors import ModelUnavailable
 from pipelines.common.serialization import encode_json, original_bytes
+from state.vectors import VectorStoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +46,9 @@ OUTAGES: tuple[type[BaseException], ...] = (
     TimeoutError,
     KafkaException,
     BaseKafkaException,
+    ModelUnavailable,
+    VectorStoreUnavailable,
 )
-
-
-def register_outage(*errors: type[BaseException]) -> None:
-    """Declare exception types that signal an outage (retry, never dead-letter)."""
-    global OUTAGES  # noqa: PLW0603 - a process-wide classification, extended at import time
-    OUTAGES = tuple(dict.fromkeys((*OUTAGES, *errors)))
 
 
 class StageFailed(Exception):
