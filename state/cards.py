@@ -94,3 +94,24 @@ class CardHistory:
     def _seen(self) -> list[str]:
         seen: list[str] = self._state.get(self._SEEN, [])
         return seen
+
+
+class VelocityLedger:
+    """When a card's last alerted burst of transactions ended, so a burst alerts once.
+
+    Sliding windows re-emit the burst with every further transaction; a window that
+    starts before the recorded end overlaps the burst already alerted.
+    """
+
+    _ALERTED_UNTIL = "velocity_alerted_until"
+
+    def __init__(self, state: State[str, Any], ttl: timedelta | None) -> None:
+        self._state, self._ttl = state, ttl
+
+    def is_new_burst(self, window_start: datetime) -> bool:
+        """Whether a window starting at ``window_start`` lies after every alerted burst."""
+        until = self._state.get(self._ALERTED_UNTIL)
+        return until is None or window_start > datetime.fromisoformat(until)
+
+    def record_burst(self, window_end: datetime) -> None:
+        self._state.set(self._ALERTED_UNTIL, window_end.isoformat(), ttl=self._ttl)

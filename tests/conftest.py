@@ -23,12 +23,25 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBroker]:
         yield running
 
 
-@pytest.fixture
-def settings(broker: RunningBroker, tmp_path: Path) -> StreamwiseSettings:
-    """Settings of a deployment of its own on the shared broker."""
+def isolated_settings(broker: RunningBroker, data_dir: Path) -> StreamwiseSettings:
+    """Settings of a deployment of its own on the shared broker: own topics, own state."""
     return StreamwiseSettings(
         broker=broker.address,
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
         partitions=2,
     )
+
+
+@pytest.fixture
+def settings(broker: RunningBroker, tmp_path: Path) -> StreamwiseSettings:
+    """A fresh isolated deployment for one test."""
+    return isolated_settings(broker, tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def module_settings(
+    broker: RunningBroker, tmp_path_factory: pytest.TempPathFactory
+) -> StreamwiseSettings:
+    """An isolated deployment shared by the tests of one module (one expensive run, many checks)."""
+    return isolated_settings(broker, tmp_path_factory.mktemp("data"))

@@ -36,13 +36,21 @@ def produce(
     settings: StreamwiseSettings,
     topic: str,
     messages: Iterable[tuple[str | bytes | None, Any]],
+    *,
+    timestamp_ms: int | None = None,
 ) -> None:
-    """Send (key, value) pairs in order; values that are not bytes are JSON-encoded."""
+    """Send (key, value) pairs in order; values that are not bytes are JSON-encoded.
+
+    ``timestamp_ms`` sets the Kafka timestamp (e.g. a profile valid since before
+    the transactions it is joined with); by default the producer stamps "now".
+    """
     producer = Producer(producer_config(settings))
     for key, value in messages:
         raw_key = key.encode() if isinstance(key, str) else key
         raw_value = value if isinstance(value, bytes) else encode_json(value)
-        producer.produce(settings.topic_prefix + topic, key=raw_key, value=raw_value)
+        producer.produce(
+            settings.topic_prefix + topic, key=raw_key, value=raw_value, timestamp=timestamp_ms or 0
+        )
     assert producer.flush(30) == 0
 
 

@@ -1,0 +1,27 @@
+"""Fraud settings: ``FRAUD_*`` environment variables (durations as seconds or ISO 8601)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FraudSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore")
+
+    max_speed_kmh: float = Field(default=900.0, gt=0, description="faster than this is impossible")
+    min_distance_km: float = Field(default=50.0, ge=0, description="closer than this never flags")
+    keep_sightings: int = Field(default=20, ge=1, description="card-present uses kept per card")
+    card_state_ttl: timedelta = Field(
+        default=timedelta(days=90), description="a card unseen this long (event time) is forgotten"
+    )
+    velocity_max: int = Field(default=5, ge=1, description="more transactions than this ...")
+    velocity_window: timedelta = Field(default=timedelta(seconds=60), description="... within this")
+    late_grace: timedelta = Field(
+        default=timedelta(hours=3), description="how late an event may arrive and still count"
+    )
+    profile_history: timedelta = Field(
+        default=timedelta(days=365), description="how far back older profile versions are kept"
+    )
