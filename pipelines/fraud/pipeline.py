@@ -68,7 +68,7 @@ class FraudScorer:
         key: Any,
         timestamp_ms: int,
         headers: Any,
-        state: State,
+        state: State[str, Any],
     ) -> Scored:
         """Impossible travel for one transaction; remembers it for later ones."""
         tx, customer = joined
@@ -80,7 +80,7 @@ class FraudScorer:
         alerts = check_travel(tx, history, self._rule)
         return Scored(tx, customer, first_seen, [apply_profile(a, customer) for a in alerts])
 
-    def judge_burst(self, window: dict[str, Any], state: State) -> FraudAlert | None:
+    def judge_burst(self, window: dict[str, Any], state: State[str, Any]) -> FraudAlert | None:
         """One alert per burst: a window over the limit that does not overlap an alerted one."""
         burst = window["value"]
         if len(burst["txn_ids"]) <= self._settings.velocity_max:
