@@ -1,0 +1,90 @@
+"""Fraud triage on the real broker, embedder, LLM and Chroma; a garbage-spewing LLM as the fault."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from models import ChatModel, JsonObject, ModelOutputInvalid
+from pipelines.common.app import make_app
+from pipelines.common.events import FraudAlert
+from pipelines.common.resources import chat_model, embedder, vector_collection
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.fraud.triage import CASES_COLLECTION, Triage, build
+from tests.kafkaio import produce, read
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def travel_alert(alert_id: str, minutes: int, dest: str) -> dict[str, Any]:
+    ts = (T0 + timedelta(minutes=minutes)).isoformat()
+    return {
+        "alert_id": alert_id, "rule": "impossible_travel", "card_id": f"card-{alert_id}",
+        "txn_ids": [f"{alert_id}-a", f"{alert_id}-b"], "ts": ts, "severity": "high",
+        "reasons": [f"card present in London (GB) and {dest} 40 s apart: 344 km at 30 960 km/h, "
+                    "above the 900 km/h limit; merchant ref 4111 1111 1111 1111"],
+        "distance_km": 343.9, "speed_kmh": 30960.0,
+        "from": {"lat": 51.5, "lon": -0.12, "country": "GB", "ts": ts},
+        "to": {"lat": 48.85, "lon": 2.35, "country": "FR", "ts": ts},
+    }  # fmt: skip
+
+
+VELOCITY = {
+    "alert_id": "v1", "rule": "velocity", "card_id": "card-v1", "txn_ids": ["x1", "x2"],
+    "ts": (T0 + timedelta(minutes=1)).isoformat(), "severity": "medium",
+    "reasons": ["9 transactions within 60 s, above the limit of 5"],
+}  # fmt: skip
+
+
+def run_triage(settings: StreamwiseSettings, model: ChatModel) -> None:
+    papp = make_app("fraud-triage", settings)
+    cases = vector_collection(settings, CASES_COLLECTION)
+    build(papp, Triage(model, cases, embedder(settings)))
+    papp.app.run(timeout=5)
+
+
+def test_alerts_get_a_note_and_their_similar_earlier_cases(settings: StreamwiseSettings) -> None:
+    alerts = [travel_alert("a1", 0, "Paris"), VELOCITY, travel_alert("a2", 5, "Paris (FR)")]
+    produce(settings, "fraud-alerts", [(a["card_id"], a) for a in alerts])
+
+    run_triage(settings, chat_model(settings))
+
+    triaged = {r.json()["alert_id"]: r.json() for r in read(settings, "fraud-alerts-triaged",
+                                                             until=lambda r: len(r) >= 3)}  # fmt: skip
+    assert set(triaged) == {"a1", "v1", "a2"}
+    for alert_id, alert in triaged.items():
+        FraudAlert.model_validate(alert)
+        assert len(alert["note"]) >= 10, alert_id
+        assert "4111 1111 1111 1111" not in str(alert)
+    assert triaged["a1"]["similar_alert_ids"] == []  # nothing earlier
+    assert triaged["a2"]["similar_alert_ids"][0] == "a1"  # the same kind of case comes first
+    assert vector_collection(settings, CASES_COLLECTION).count() == 3
+
+
+class GarbageModel:
+    """Fault injection: a model whose answers never parse."""
+
+    model_id = "garbage"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
+        self.calls += 1
+        raise ModelOutputInvalid(raw="{{{ not json", reason="expecting property name")
+
+
+def test_an_alert_the_model_cannot_note_goes_to_the_dlq_after_retries(
+    settings: StreamwiseSettings,
+) -> None:
+    produce(settings, "fraud-alerts", [("card-a1", travel_alert("a1", 0, "Paris"))])
+    model = GarbageModel()
+
+    run_triage(settings, model)
+
+    [dead] = read(settings, "fraud-triage-dlq", until=lambda r: len(r) >= 1)
+    assert model.calls == 3
+    assert dead.json()["alert_id"] == "a1"
+    assert dead.header("streamwise.stage") == "triage"
+    assert dead.header("streamwise.detail.raw") == "{{{ not json"
+    assert read(settings, "fraud-alerts-triaged", timeout_s=2) == []
