@@ -49,8 +49,8 @@ def test_alerts_get_a_note_and_their_similar_earlier_cases(settings: StreamwiseS
 
     run_triage(settings, chat_model(settings))
 
-    triaged = {r.json()["alert_id"]: r.json() for r in read(settings, "fraud-alerts-triaged",
-                                                             until=lambda r: len(r) >= 3)}  # fmt: skip
+    records = read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 3)
+    triaged = {r.json()["alert_id"]: r.json() for r in records}
     assert set(triaged) == {"a1", "v1", "a2"}
     for alert_id, alert in triaged.items():
         FraudAlert.model_validate(alert)
