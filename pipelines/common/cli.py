@@ -154,10 +154,15 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.demo import run_demo  # noqa: PLC0415 - loads models, only for this verb
+    from pipelines.common.chroma_server import ChromaServerError  # noqa: PLC0415
+    from pipelines.demo import DemoError, run_demo  # noqa: PLC0415 - only for this verb
 
-    with _broker_for(_settings()) as settings:
-        return run_demo(settings, seconds=args.seconds)
+    try:
+        with _broker_for(_settings()) as settings:
+            return run_demo(settings, seconds=args.seconds)
+    except (DemoError, ChromaServerError) as exc:
+        print(f"streamwise demo: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def build_parser() -> argparse.ArgumentParser:

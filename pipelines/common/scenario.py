@@ -20,6 +20,7 @@ class Send:
     key: str
     value: dict[str, Any]
     at_s: float = 0.0
+    timestamp_ms: int | None = None  # Kafka timestamp; None: when it is sent
 
 
 # Turns one output record (decoded JSON) into a line for the live view, or None to skip it.

@@ -1,0 +1,50 @@
+"""A local ``chroma run`` server as a supervised child, for deployments of several processes.
+
+Embedded Chroma (``PersistentClient``) belongs to one process; when several
+pipelines (and the dashboard) share a store on one machine, they need a server.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from pipelines.common.broker import free_port, process
+
+
+class ChromaServerError(RuntimeError):
+    """The local Chroma server did not start."""
+
+
+@contextmanager
+def running_chroma(path: Path, log_path: Path, *, ready_within_s: float = 60.0) -> Iterator[str]:
+    """Serve the Chroma data in ``path`` on a free port; yields ``host:port`` once it answers."""
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    child = process.spawn(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        log_path=log_path,
+    )
+    try:
+        deadline = time.monotonic() + ready_within_s
+        while True:
+            if child.poll() is not None:
+                msg = f"chroma exited with code {child.returncode}: {process.tail(log_path, 3)}"
+                raise ChromaServerError(msg)
+            try:
+                url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+                httpx.get(url, timeout=1.0).raise_for_status()
+                break
+            except httpx.HTTPError as exc:
+                if time.monotonic() > deadline:
+                    msg = f"chroma did not answer within {ready_within_s:.0f}s: {exc}"
+                    raise ChromaServerError(msg) from exc
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.stop(child)

@@ -1,0 +1,238 @@
+"""``streamwise demo``: every pipeline, on a realistic generated stream, shown as it happens.
+
+The demo is a small deployment: each pipeline runs as its own ``streamwise run``
+process (as in production), a Chroma server is started when none is configured
+(embedded Chroma is single-process), the scenarios' events are sent on their
+schedule, and whatever arrives on the watched topics is rendered live. It ends
+with each scenario's summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, Producer
+from rich.console import Console
+
+from pipelines.common.app import client_config, producer_config
+from pipelines.common.broker import process
+from pipelines.common.chroma_server import running_chroma
+from pipelines.common.scenario import Render, Scenario, Send
+from pipelines.common.serialization import encode_json
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.topics import dlq_name
+
+SCENARIO_MODULES = ("pipelines.fraud.demo", "pipelines.feedback.demo", "pipelines.knowledge.demo")
+DRAIN_IDLE_S = 20.0  # after the last event: stop once nothing new arrived for this long
+DRAIN_MAX_S = 180.0
+
+
+class DemoError(RuntimeError):
+    """The demo could not run to its summary (a pipeline died, Chroma did not start)."""
+
+
+def load_scenarios(settings: StreamwiseSettings) -> list[Scenario]:
+    """Every pipeline package that ships a demo scenario."""
+    scenarios = []
+    for name in SCENARIO_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        scenarios.append(module.scenario(settings))
+    return scenarios
+
+
+@contextlib.contextmanager
+def chroma_server(settings: StreamwiseSettings, logs: Path) -> Iterator[str]:
+    """A local Chroma server over the demo's data dir, unless one is configured."""
+    if settings.chroma_host:
+        yield settings.chroma_host
+        return
+    with running_chroma(settings.data_dir / "chroma", logs / "chroma.log") as host:
+        yield host
+
+
+class LiveView:
+    """Lines as they happen, with a progress line; plain text when not on a terminal."""
+
+    def __init__(self, console: Console, total_events: int) -> None:
+        self._console, self._total = console, total_events
+        self.sent = 0
+        self.received: Counter[str] = Counter()
+        self._last_progress = 0.0
+
+    def line(self, text: str) -> None:
+        self._console.print(text, highlight=False, soft_wrap=True)
+
+    def progress(self, phase: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < 10:
+            return
+        self._last_progress = now
+        outputs = ", ".join(f"{topic} {n}" for topic, n in sorted(self.received.items()))
+        self._console.print(
+            f"[dim]-- {phase}: sent {self.sent}/{self._total} events; "
+            f"received {outputs or 'nothing yet'}[/]",
+            highlight=False,
+        )
+
+
+def run_demo(settings: StreamwiseSettings, *, seconds: float) -> int:
+    """Run the demo on ``settings``' broker; returns the exit code."""
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    settings = settings.model_copy(
+        update={
+            "data_dir": settings.data_dir / "demo" / run_id,
+            "topic_prefix": settings.topic_prefix or f"demo-{run_id}.",
+        }
+    )
+    logs = settings.data_dir / "logs"
+    console = Console(soft_wrap=True)
+    scenarios = load_scenarios(settings)
+    events = sorted(
+        (send for scenario in scenarios for send in scenario.events(seconds)), key=lambda s: s.at_s
+    )
+    console.print(
+        f"[bold]streamwise demo[/]: {', '.join(s.title for s in scenarios)} on {settings.broker}; "
+        f"{len(events)} events over {seconds:.0f}s; logs in {logs}",
+        highlight=False,
+    )
+    with chroma_server(settings, logs) as chroma_host:
+        settings = settings.model_copy(update={"chroma_host": chroma_host})
+        children = _start_pipelines(settings, scenarios, logs)
+        try:
+            outputs = _stream(settings, scenarios, events, LiveView(console, len(events)), children)
+        finally:
+            for child in children.values():
+                process.stop(child, grace_s=20)
+    console.rule("[bold]summary")
+    for scenario in scenarios:
+        console.print(f"[bold]{scenario.title}[/]", highlight=False)
+        for line in scenario.summary(outputs):
+            console.print(f"  {line}", highlight=False)
+    dead = {topic: n for topic, n in ((t, len(outputs.get(t, []))) for t in _dlqs(scenarios)) if n}
+    console.print(f"dead letters: {dead or 'none'}", highlight=False)
+    return 0
+
+
+def _dlqs(scenarios: list[Scenario]) -> list[str]:
+    return [dlq_name(p) for scenario in scenarios for p in scenario.pipelines]
+
+
+def _start_pipelines(
+    settings: StreamwiseSettings, scenarios: list[Scenario], logs: Path
+) -> dict[str, subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "STREAMWISE_BROKER": str(settings.broker),
+        "STREAMWISE_BROKER_ENGINE": settings.broker_engine,
+        "STREAMWISE_DATA_DIR": str(settings.data_dir),
+        "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix,
+        "STREAMWISE_CHROMA_HOST": str(settings.chroma_host),
+        "STREAMWISE_PARTITIONS": str(settings.partitions),
+    }
+    return {
+        name: process.spawn(
+            [sys.executable, "-m", "pipelines.common.cli", "run", name],
+            log_path=logs / f"{name}.log",
+            env=env,
+        )
+        for scenario in scenarios
+        for name in scenario.pipelines
+    }
+
+
+def _stream(
+    settings: StreamwiseSettings,
+    scenarios: list[Scenario],
+    events: list[Send],
+    view: LiveView,
+    children: dict[str, subprocess.Popen[bytes]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Send ``events`` on schedule while rendering outputs; then drain until quiet."""
+    renderers: dict[str, Render] = {
+        settings.topic_prefix + topic: render
+        for scenario in scenarios
+        for topic, render in scenario.watch.items()
+    }
+    dlqs = [settings.topic_prefix + t for t in _dlqs(scenarios)]
+    consumer = Consumer(
+        {
+            **client_config(settings),
+            "group.id": f"streamwise-demo-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([*renderers, *dlqs])
+    producer = Producer(producer_config(settings))
+    outputs: dict[str, list[dict[str, Any]]] = {}
+    started = time.monotonic()
+    pending = iter(events)
+    upcoming = next(pending, None)
+    last_output = time.monotonic()
+    sending_done_at: float | None = None
+    try:
+        while True:
+            now = time.monotonic() - started
+            while upcoming is not None and upcoming.at_s <= now:
+                producer.produce(
+                    settings.topic_prefix + upcoming.topic,
+                    key=upcoming.key.encode(),
+                    value=encode_json(upcoming.value),
+                    timestamp=upcoming.timestamp_ms or 0,
+                )
+                view.sent += 1
+                upcoming = next(pending, None)
+            producer.poll(0)
+            message = consumer.poll(0.05)
+            if message is not None and message.error() is None:
+                last_output = time.monotonic()
+                topic = message.topic()[len(settings.topic_prefix) :]
+                view.received[topic] += 1
+                if message.topic() in renderers:
+                    value = orjson.loads(message.value())
+                    outputs.setdefault(topic, []).append(value)
+                    rendered = renderers[message.topic()](value)
+                    if rendered:
+                        view.line(rendered)
+                else:
+                    outputs.setdefault(topic, []).append({})
+                    error = dict(message.headers() or []).get("streamwise.error", b"?")
+                    view.line(f"[magenta]DEAD LETTER[/] {topic}: {error.decode()}")
+            _check_alive(children)
+            if upcoming is None:
+                if sending_done_at is None:
+                    producer.flush(30)
+                    sending_done_at = time.monotonic()
+                quiet = time.monotonic() - max(last_output, sending_done_at)
+                if quiet > DRAIN_IDLE_S or time.monotonic() - sending_done_at > DRAIN_MAX_S:
+                    break
+                view.progress("draining")
+            else:
+                view.progress("streaming")
+    finally:
+        consumer.close()
+    view.progress("done", force=True)
+    return outputs
+
+
+def _check_alive(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for name, child in children.items():
+        if child.poll() is not None:
+            msg = f"pipeline {name!r} exited with code {child.returncode}; see {name}.log"
+            raise DemoError(msg)
