@@ -104,6 +104,7 @@ def make_app(
     *,
     consumer_group: str | None = None,
     commit_interval_s: float = 1.0,
+    on_message_processed: Callable[[str, int, int], None] | None = None,
 ) -> PipelineApp:
     """Build the application of ``pipeline``; creates missing topics (fails fast if unreachable)."""
     clients = client_config(settings)
@@ -129,6 +130,7 @@ def make_app(
         processing_guarantee=settings.processing_guarantee,
         on_consumer_error=dead_letters.on_consumer_error,
         on_processing_error=dead_letters.on_processing_error,
+        on_message_processed=on_message_processed,
         loglevel=settings.log_level,
     )
     return PipelineApp(pipeline, app, settings, dead_letters)
