@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from pipelines.common.app import client_config, producer_config
 from pipelines.common.serialization import encode_json
@@ -77,7 +77,10 @@ def read(
             "isolation.level": isolation,
         }
     )
-    consumer.subscribe([settings.topic_prefix + topic])
+    # assign every partition from the beginning: no consumer-group join to wait for
+    name = settings.topic_prefix + topic
+    partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
+    consumer.assign([TopicPartition(name, p, OFFSET_BEGINNING) for p in partitions])
     records: list[Record] = []
     deadline = time.monotonic() + timeout_s
     satisfied_at: float | None = None

@@ -164,6 +164,7 @@ def test_a_generated_stream_is_scored_with_precision_and_recall_of_one(
 
     travel = [r.json() for r in records if r.json()["rule"] == IMPOSSIBLE_TRAVEL]
     found = {a["alert_id"] for a in travel}
+    assert found, "no impossible-travel alert came out at all"
     assert len(travel) == len(found)  # no alert twice
     true_positives = found & stream.expected
     precision = len(true_positives) / len(found)

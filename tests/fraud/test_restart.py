@@ -5,10 +5,7 @@ Runs ``streamwise run fraud`` as a real process, the way users run it.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -19,22 +16,7 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 from tests.kafkaio import produce, read
-
-
-def start_pipeline(settings: StreamwiseSettings, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "STREAMWISE_BROKER": str(settings.broker),
-        "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix,
-        "STREAMWISE_PARTITIONS": str(settings.partitions),
-        "STREAMWISE_DATA_DIR": str(settings.data_dir),
-        "STREAMWISE_PROCESSING_GUARANTEE": settings.processing_guarantee,
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "pipelines.common.cli", "run", "fraud"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+from tests.processes import start_pipeline
 
 
 def feed(settings: StreamwiseSettings, stream: GeneratedStream, start: int, end: int) -> None:

@@ -1,0 +1,46 @@
+"""Real models for the feedback tests, loaded once per session, and a call-counting analyzer."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from models import SentenceTransformerEmbedder
+from pipelines.feedback.analysis import Analysis, Analyzer
+from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
+from pipelines.feedback.head import SentimentHead
+from pipelines.feedback.settings import FeedbackSettings
+
+
+class CountingAnalyzer:
+    """A real analyzer that records every text it is asked about (to count model calls)."""
+
+    def __init__(self, inner: Analyzer) -> None:
+        self._inner = inner
+        self.identity = inner.identity
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def analyze(self, text: str) -> Analysis:
+        with self._lock:
+            self.calls[text] += 1
+        return self._inner.analyze(text)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def embedding_analyzer(embedder: SentenceTransformerEmbedder) -> EmbeddingAnalyzer:
+    defaults = FeedbackSettings()
+    return EmbeddingAnalyzer(
+        embedder,
+        SentimentHead.load(),
+        defaults.taxonomy,
+        min_similarity=defaults.category_min_similarity,
+        max_key_phrases=defaults.max_key_phrases,
+    )

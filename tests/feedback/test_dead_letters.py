@@ -1,0 +1,81 @@
+"""An LLM answer that breaks the schema is retried within its budget, then dead-lettered
+with the model's raw output; good items still come out, answered by the real model.
+
+The LLM is the real SmolLM2 behind an Ollama-compatible server; the server injects one
+fault: garbage instead of JSON for the texts that mention "gibberish".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from models import LlamaCppChat, OllamaChat, Retry
+from pipelines.common.app import make_app
+from pipelines.common.events import Feedback
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.feedback.enrich import text_key
+from pipelines.feedback.llm_analyzer import LlmAnalyzer
+from pipelines.feedback.pipeline import build
+from pipelines.feedback.settings import FeedbackSettings
+from tests.kafkaio import produce, read
+from tests.models.ollama_server import (
+    SERVED_MODEL,
+    ChatCall,
+    OllamaServer,
+    Reply,
+    answer_with,
+    chat_reply,
+)
+
+GARBAGE = 'Sure! {"sentiment": "negative", "category": '
+POISON_TEXT = "gibberish gibberish, and my email is bob@example.com"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OllamaServer]:
+    real = answer_with(LlamaCppChat(), SERVED_MODEL)
+
+    def handle(call: ChatCall) -> Reply:
+        user = next(m["content"] for m in call.body["messages"] if m["role"] == "user")
+        return chat_reply(SERVED_MODEL, GARBAGE) if "gibberish" in user else real(call)
+
+    with OllamaServer(handle) as running:
+        yield running
+
+
+def test_schema_breaking_answer_lands_in_the_dlq_with_raw_output(
+    settings: StreamwiseSettings, server: OllamaServer
+) -> None:
+    good = {
+        "feedback_id": "g1",
+        "ts": "2026-11-20T10:00:00Z",
+        "source": "email",
+        "text": "The delivery was late and the parcel was damaged. Very disappointed.",
+    }
+    poison = {"feedback_id": "p1", "ts": "2026-11-20T10:00:05Z", "source": "chat",
+              "text": POISON_TEXT}  # fmt: skip
+    papp = make_app("feedback", settings)  # creates the topics, partitioned as configured
+    produce(settings, "feedback", [("g1", good), ("p1", poison)])
+    feedback = FeedbackSettings(llm_attempts=2)
+    chat = OllamaChat(SERVED_MODEL, server.host, retry=Retry(attempts=1))
+    build(papp, feedback, LlmAnalyzer(chat, feedback.categories, max_key_phrases=3))
+    papp.app.run(timeout=6)
+
+    [enriched] = read(settings, "feedback-enriched", until=lambda r: len(r) >= 1, idle_s=1)
+    assert enriched.json()["feedback_id"] == "g1"
+    assert enriched.json()["model"] == f"ollama:{SERVED_MODEL}"
+    assert enriched.json()["category"] in feedback.categories
+
+    [dead] = read(settings, "feedback-dlq", until=lambda r: len(r) >= 1, idle_s=1)
+    assert dead.key == text_key(Feedback.model_validate(poison)).encode()
+    assert "--text" in dead.header("streamwise.source.topic")  # the repartition by text
+    assert dead.json() == poison  # the producer's bytes, untouched, after repartitioning
+    assert dead.header("streamwise.stage") == "analyze"
+    assert dead.header("streamwise.error").startswith("ModelOutputInvalid")
+    assert dead.header("streamwise.detail.raw") == GARBAGE
+    assert dead.header("streamwise.detail.reason").startswith("not JSON")
+    poison_calls = [body for body in server.calls if "gibberish" in str(body["messages"])]
+    assert len(poison_calls) == 2  # the retry budget, no more
+    assert all("bob@example.com" not in str(body) for body in server.calls)

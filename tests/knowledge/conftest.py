@@ -1,0 +1,75 @@
+"""Knowledge tests: the real broker, embedder, SmolLM2 and Chroma (embedded and ``chroma run``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pipelines.common.admin import ensure_topics
+from pipelines.common.app import client_config, make_app
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.topics import all_topics
+from pipelines.knowledge import pipeline, rag
+from pipelines.knowledge.index import KnowledgeIndex
+from pipelines.knowledge.settings import KnowledgeSettings
+from pipelines.knowledge.sink import KnowledgeSink
+from tests.state.conftest import ChromaServer, chroma_server
+
+__all__ = ["chroma_server"]
+
+T0 = "2026-11-22T10:00:00Z"
+
+
+def change(doc_id: str, version: int, text: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A kb-changes event: an upsert with ``text``, a delete without."""
+    if text is None:
+        return {"doc_id": doc_id, "version": version, "op": "delete", "ts": T0, **extra}
+    title = extra.pop("title", doc_id.replace("-", " ").title())
+    return {"doc_id": doc_id, "version": version, "op": "upsert", "ts": T0, "title": title,
+            "text": text, **extra}  # fmt: skip
+
+
+def create_topics(settings: StreamwiseSettings) -> None:
+    """Create the deployment's topics as pipelines would, before a test produces to them
+    (a produce to a missing topic auto-creates it with one partition, breaking joins)."""
+    ensure_topics(
+        client_config(settings),
+        all_topics(settings.topic_prefix),
+        partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+    )
+
+
+@pytest.fixture(params=["embedded", "server"])
+def kb_settings(
+    request: pytest.FixtureRequest, settings: StreamwiseSettings
+) -> Iterator[StreamwiseSettings]:
+    """The test's deployment, once with embedded Chroma and once with a ``chroma run`` server."""
+    create_topics(settings)
+    if request.param == "embedded":
+        yield settings
+    else:
+        server: ChromaServer = request.getfixturevalue("chroma_server")
+        yield settings.model_copy(update={"chroma_host": server.address})
+
+
+def run_sync(settings: StreamwiseSettings, *, group: str | None = None) -> KnowledgeSink:
+    """Run the knowledge sync until the topic is drained; its sink counts what it did."""
+    papp = make_app("knowledge", settings, consumer_group=group)
+    sink = pipeline.build(papp, KnowledgeSettings())
+    papp.app.run(timeout=3)
+    return sink
+
+
+def run_rag(settings: StreamwiseSettings, knowledge: KnowledgeSettings | None = None) -> None:
+    """Run the RAG pipeline until the questions are drained."""
+    papp = make_app("rag", settings)
+    rag.build(papp, rag.make_answerer(settings, knowledge or KnowledgeSettings()))
+    papp.app.run(timeout=3)
+
+
+@pytest.fixture
+def open_index() -> Callable[[StreamwiseSettings], KnowledgeIndex]:
+    return lambda s: KnowledgeIndex.open(s, KnowledgeSettings())

@@ -1,0 +1,107 @@
+"""Request/reply for applications, against ``streamwise run knowledge`` and ``run rag`` processes.
+
+The pipelines run as real processes on embedded Chroma (the sync writes it, the
+RAG pipeline reads it from another process), as a user runs them; the test is
+the application: it edits a document and asks, through ``ask`` and over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.knowledge.ask import ask, format_answer
+from pipelines.knowledge.replies import AnswerRouter
+from pipelines.knowledge.serve import make_server
+from tests.kafkaio import produce
+from tests.knowledge.conftest import change, create_topics
+
+STREAMWISE = Path(sys.executable).with_name("streamwise")
+WARRANTY = "Electronics carry a {years}-year warranty. Keep the receipt as proof of purchase."
+
+
+@pytest.fixture(scope="module")
+def running(module_settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]:
+    settings = module_settings
+    create_topics(settings)
+    env = {**os.environ, "STREAMWISE_BROKER": settings.broker or "",
+           "STREAMWISE_DATA_DIR": str(settings.data_dir),
+           "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix,
+           "STREAMWISE_PARTITIONS": str(settings.partitions)}  # fmt: skip
+    processes = [
+        subprocess.Popen(
+            [STREAMWISE, "run", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for name in ("knowledge", "rag")
+    ]
+    produce(settings, "kb-changes", [("warranty", change("warranty", 1, WARRANTY.format(years=2),
+                                                         title="Warranty"))])  # fmt: skip
+    try:
+        yield settings
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_ask_waits_for_an_edit_and_cites_the_new_version(running: StreamwiseSettings) -> None:
+    first = ask(running, "How long is the warranty on electronics?",
+                min_versions={"warranty": 1}, timeout_s=240)  # fmt: skip
+    assert first.status == "ok", getattr(first, "reason", None)
+    assert [(c.doc_id, c.version) for c in first.citations] == [("warranty", 1)]
+
+    produce(running, "kb-changes", [("warranty", change("warranty", 2, WARRANTY.format(years=3),
+                                                        title="Warranty"))])  # fmt: skip
+    edited = time.monotonic()
+    second = ask(running, "How long is the warranty on electronics?",
+                 min_versions={"warranty": 2}, timeout_s=120)  # fmt: skip
+    assert second.status == "ok", getattr(second, "reason", None)
+    assert [(c.doc_id, c.version) for c in second.citations] == [("warranty", 2)]
+    assert second.index_version > first.index_version
+    assert time.monotonic() - edited < 120
+    text = format_answer(second)
+    assert "status: ok" in text
+    assert f"[1] warranty v2 ({second.citations[0].chunk_id})" in text
+
+
+def test_serve_answers_over_http_and_refuses_bad_requests(running: StreamwiseSettings) -> None:
+    router = AnswerRouter(running)
+    server = make_server(router, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        ok = httpx.post(f"{base}/v1/ask", json={"text": "Is there a warranty on electronics?",
+                                                "min_versions": {"warranty": 1},
+                                                "timeout_s": 120}, timeout=130)  # fmt: skip
+        assert ok.status_code == 200
+        answer = orjson.loads(ok.content)
+        assert answer["status"] == "ok"
+        assert {c["doc_id"] for c in answer["citations"]} == {"warranty"}
+
+        bad = httpx.post(f"{base}/v1/ask", json={"text": ""}, timeout=10)
+        assert bad.status_code == 400
+        assert "'text' must be a non-empty string" in bad.json()["error"]
+        versions = httpx.post(f"{base}/v1/ask", content=b'{"text": "q", "min_versions": [1]}')
+        assert versions.status_code == 400
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    finally:
+        server.shutdown()
+        server.server_close()
+        router.close()

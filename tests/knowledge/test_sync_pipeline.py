@@ -1,0 +1,71 @@
+"""The knowledge sync on the real broker, embedder and Chroma (embedded and server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.knowledge.chunking import hash_of
+from pipelines.knowledge.index import KnowledgeIndex
+from tests.kafkaio import produce
+from tests.knowledge.conftest import change, run_sync
+
+REFUNDS_V1 = (
+    "# Time limits\n\nRefunds are paid within 30 days of the return reaching our warehouse.\n\n"
+    "# Method\n\nRefunds go back to the card used for the purchase.\n\n"
+    "# Exceptions\n\nGift cards cannot be refunded."
+)
+REFUNDS_V2 = REFUNDS_V1.replace("30 days", "45 days")
+SHIPPING = "Standard shipping takes 3 to 5 working days. Express shipping arrives the next day."
+
+Snapshot = dict[str, tuple[str, str]]
+
+
+def snapshot(index: KnowledgeIndex) -> Snapshot:
+    """Every chunk: id -> (content hash, text)."""
+    return {r.id: (hash_of(r.id), r.document) for r in index.chunks.get()}
+
+
+def test_updates_deletes_late_versions_and_replays(
+    kb_settings: StreamwiseSettings, open_index: Callable[[StreamwiseSettings], KnowledgeIndex]
+) -> None:
+    settings = kb_settings
+    produce(settings, "kb-changes", [
+        ("refunds", change("refunds", 1, REFUNDS_V1)),
+        ("shipping", change("shipping", 1, SHIPPING)),
+        ("returns", change("returns", 1, "Returns are accepted for 14 days.")),
+    ])  # fmt: skip
+    run_sync(settings)
+    index = open_index(settings)
+    first = snapshot(index)
+    refunds_v1 = index.manifest(["refunds"]).documents["refunds"].chunk_ids
+    assert len(refunds_v1) == 3
+    assert {cid.split(":")[0] for cid in first} == {"refunds", "shipping", "returns"}
+
+    produce(settings, "kb-changes", [
+        ("refunds", change("refunds", 3, REFUNDS_V2)),
+        ("refunds", change("refunds", 2, "A late v2 that must never be applied.")),
+        ("shipping", change("shipping", 2)),  # delete
+        ("returns", change("returns", 1, "A duplicate v1 with other text.")),
+    ])  # fmt: skip
+    sink = run_sync(settings)
+    assert sink.embedded == 3  # the changed refunds chunk, and two titles for the manifest
+    second = snapshot(index)
+    manifest = index.manifest().documents
+    refunds_v3 = manifest["refunds"].chunk_ids
+    assert manifest["refunds"].version == 3
+    assert [a == b for a, b in zip(refunds_v1, refunds_v3, strict=True)] == [False, True, True]
+    assert "45 days" in second[refunds_v3[0]][1]
+    assert refunds_v1[0] not in second  # the replaced chunk is gone
+    assert manifest["shipping"].deleted
+    assert manifest["shipping"].version == 2
+    assert not [cid for cid in second if cid.startswith("shipping:")]
+    assert manifest["returns"].version == 1
+    assert not [text for _, text in second.values() if "late v2" in text or "duplicate" in text]
+    assert set(second) == set(refunds_v3) | set(manifest["returns"].chunk_ids)
+
+    # Replay the whole topic on fresh state (a new consumer group): nothing changes.
+    replay = run_sync(settings, group="streamwise-knowledge-replay")
+    assert (replay.applied, replay.embedded) == (0, 0)
+    assert snapshot(index) == second
+    assert index.manifest().documents == manifest

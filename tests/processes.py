@@ -1,0 +1,67 @@
+"""Pipelines as real processes, as users run them: ``streamwise run PIPELINE`` with env vars."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+from pipelines.common.settings import StreamwiseSettings
+
+T = TypeVar("T")
+
+
+def pipeline_env(
+    settings: StreamwiseSettings, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a pipeline process deployed as ``settings`` describes."""
+    env = {
+        **os.environ,
+        "STREAMWISE_BROKER": str(settings.broker),
+        "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix,
+        "STREAMWISE_PARTITIONS": str(settings.partitions),
+        "STREAMWISE_DATA_DIR": str(settings.data_dir),
+        "STREAMWISE_PROCESSING_GUARANTEE": settings.processing_guarantee,
+    }
+    return {**env, **(extra or {})}
+
+
+def start_pipeline(
+    settings: StreamwiseSettings,
+    log: Path,
+    pipeline: str = "fraud",
+    *,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``streamwise run pipeline``; its output is appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipelines.common.cli", "run", pipeline],
+            env=pipeline_env(settings, env), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def wait_for(
+    check: Callable[[], T | None], *, timeout_s: float, what: str, poll_s: float = 0.2
+) -> T:
+    """Poll ``check`` until it returns something other than None/False; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = check()
+        if result is not None and result is not False:
+            return result
+        time.sleep(poll_s)
+    msg = f"timed out after {timeout_s:.0f}s waiting for {what}"
+    raise AssertionError(msg)
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 60) -> int:
+    """Send ``sig`` (SIGTERM by default) and wait for the exit code."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    return process.wait(timeout_s)

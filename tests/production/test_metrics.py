@@ -1,0 +1,61 @@
+"""Metrics and health: scrape a running ``streamwise run fraud`` and watch the numbers move."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pipelines.common.broker import free_port
+from pipelines.common.settings import StreamwiseSettings
+from tests.fraud.test_pipeline import LONDON, PARIS, txn
+from tests.kafkaio import produce
+from tests.processes import start_pipeline, stop, wait_for
+from tests.production.scrape import get, samples, value
+
+
+def test_a_running_pipeline_serves_health_and_counts_what_it_does(
+    settings: StreamwiseSettings, tmp_path: Path
+) -> None:
+    port = free_port()
+    log = tmp_path / "fraud.log"
+    fraud = start_pipeline(settings, log, env={"STREAMWISE_METRICS_PORT": str(port)})
+    try:
+        wait_for(lambda: get(port, "/readyz")[0] == 200, timeout_s=90, what="readiness")
+        assert get(port, "/livez") == (200, "ok\n")
+        assert get(port, "/nope")[0] == 404
+
+        produce(settings, "transactions", [
+            ("card-m", txn("m1", "card-m", timedelta(0), LONDON)),
+            ("card-m", txn("m2", "card-m", timedelta(seconds=40), PARIS)),
+            ("card-m", b'{"txn_id": "truncated", '),
+        ])  # fmt: skip
+        transactions = settings.topic_prefix + "transactions"
+        alerts = settings.topic_prefix + "fraud-alerts"
+
+        def moved() -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
+            scraped = samples(port)
+            done = (
+                value(scraped, "streamwise_messages_in_total", topic=transactions) >= 3
+                and value(scraped, "streamwise_messages_out_total", topic=alerts) >= 1
+                and value(scraped, "streamwise_dead_letters_total", pipeline="fraud") >= 1
+            )
+            return scraped if done else None
+
+        scraped = wait_for(moved, timeout_s=60, what=f"counters to move\n{log.read_text()[-2000:]}")
+    finally:
+        code = stop(fraud)
+    assert code == 0, log.read_text()[-2000:]
+
+    # the good messages were timed through every step; the poison one failed at decode
+    assert value(scraped, "streamwise_processing_seconds_count", pipeline="fraud") >= 2
+    assert value(scraped, "streamwise_state_store_bytes", pipeline="fraud") > 0
+    assert value(scraped, "streamwise_ready", pipeline="fraud") == 1
+    lag_partitions = {
+        dict(labels)["partition"]
+        for name, labels in scraped
+        if name == "streamwise_consumer_lag" and dict(labels)["topic"] == transactions
+    }
+    assert lag_partitions == {"0", "1"}, "one replica owns both partitions and reports their lag"
+    assert not any(
+        dict(labels).get("topic", "").startswith("changelog__") for _, labels in scraped
+    ), "Quix's internal topics are not outputs"
