@@ -11,7 +11,12 @@ STAMP := $(VENV)/.streamwise-installed
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF
 
-.PHONY: demo test lint format bench venv clean
+# Debian packages that tests (headless Chromium for the dashboard, docker-compose to
+# validate the compose file) and benchmarks (the Debian FAQ as a retrieval set) need.
+TEST_DEBS := chromium docker-compose
+BENCH_DEBS := debian-faq
+
+.PHONY: demo test lint format bench venv clean test-debs bench-debs
 
 venv: $(STAMP)
 
@@ -34,10 +39,28 @@ format: $(STAMP)
 	$(BIN)/ruff format pipelines models state tests bench
 	$(BIN)/ruff check --fix pipelines models state tests bench
 
-test: lint
+define install_debs
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages (install them as root): $$missing"; exit 1; \
+	  fi; \
+	fi
+endef
+
+test-debs:
+	$(call install_debs,$(TEST_DEBS))
+
+bench-debs:
+	$(call install_debs,$(BENCH_DEBS))
+
+test: lint test-debs
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) bench-debs
 	$(BIN)/python -m bench
 
 clean:

@@ -307,7 +307,9 @@ def _parse_answer(raw: str, validator: Any) -> JsonObject:
     import jsonschema  # noqa: PLC0415 - present: _validator built ``validator``
 
     try:
-        answer = json.loads(raw)
+        # llama.cpp's JSON grammar lets raw newlines into strings; strict parsing would
+        # reject an otherwise valid answer over a line break.
+        answer = json.loads(raw, strict=False)
     except json.JSONDecodeError as exc:
         raise ModelOutputInvalid(raw, f"not JSON: {exc}") from exc
     if not isinstance(answer, dict):

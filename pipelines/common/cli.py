@@ -37,6 +37,7 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     BrokerUnreachable,
     BrokerNotConfigured,
     ConnectionError,
+    TimeoutError,
     FileNotFoundError,
     KeyError,
     ValueError,
@@ -165,6 +166,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
 
+def _min_version(text: str) -> tuple[str, int]:
+    doc_id, sep, version = text.rpartition("=")
+    if not sep or not doc_id or not version.isdigit():
+        msg = f"expected DOC_ID=VERSION, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return doc_id, int(version)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from pipelines.knowledge.ask import ask, format_answer  # noqa: PLC0415
+
+    settings = _settings()
+    _require_broker(settings, "ask")
+    answer = ask(
+        settings,
+        args.question,
+        customer_id=args.customer_id,
+        min_versions=dict(args.min_version) or None,
+        timeout_s=args.timeout,
+    )
+    print(format_answer(answer))
+    return 0 if answer.status == "ok" else EXIT_FAILURE
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipelines.knowledge.serve import serve  # noqa: PLC0415
+
+    settings = _settings()
+    _require_broker(settings, "serve")
+    serve(settings, args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="streamwise",
@@ -219,6 +253,36 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("topic", metavar="TOPIC", help=f"one of: {', '.join(REGISTRY)}")
     produce.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
     produce.set_defaults(handler=cmd_produce)
+
+    ask = verbs.add_parser(
+        "ask",
+        help="ask the knowledge base a question; print the answer and its citations",
+        description="Publish a question on 'questions' and print the answer the rag pipeline "
+        "gives on 'answers', with its citations. Needs 'streamwise run knowledge' and "
+        "'streamwise run rag' running against STREAMWISE_BROKER.",
+    )
+    ask.add_argument("question", metavar="QUESTION")
+    ask.add_argument("--customer-id", help="answer for this customer (joins their profile)")
+    ask.add_argument(
+        "--min-version",
+        type=_min_version,
+        action="append",
+        default=[],
+        metavar="DOC_ID=VERSION",
+        help="answer only from an index that has applied at least this version (repeatable)",
+    )
+    ask.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
+    ask.set_defaults(handler=cmd_ask)
+
+    serve = verbs.add_parser(
+        "serve",
+        help="the same as 'ask', over HTTP (POST /v1/ask)",
+        description="Serve POST /v1/ask (JSON in: {text, customer_id?, min_versions?, "
+        "timeout_s?}; JSON out: the answer) for web apps, by request/reply over the topics.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
+    serve.set_defaults(handler=cmd_serve)
 
     topics = verbs.add_parser(
         "topics",

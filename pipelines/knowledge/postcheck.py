@@ -1,0 +1,67 @@
+"""The last check before an answer is published (pure).
+
+The model's output is accepted only if it is the object the schema asks for,
+every source is the number of a passage it was shown, and the answer does not
+echo the instructions or the prompt's block markers (a sign that a document
+talked the model into revealing them). Anything else is ``rejected`` with the
+reason, never published as an answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from models import JsonObject
+from pipelines.knowledge.prompt import CLOSE, OPEN
+
+ECHO_WORDS = 6
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str | None
+    sources: tuple[int, ...] = ()  # 1-based passage numbers, deduplicated, in cited order
+
+
+def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def echoes(answer: str, hidden: str, n: int = ECHO_WORDS) -> bool:
+    """Whether ``answer`` repeats ``n`` consecutive words of ``hidden``."""
+    return bool(_shingles(answer, n) & _shingles(hidden, n))
+
+
+def parse_lenient(raw: str) -> JsonObject | None:
+    """The object in ``raw`` when its only fault is a raw control character inside a string.
+
+    llama.cpp's JSON grammar admits newlines inside strings, which strict JSON
+    forbids; the shape is then still checked by ``check_answer``.
+    """
+    try:
+        value = json.loads(raw, strict=False)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def check_answer(output: JsonObject, passage_count: int, system_prompt: str) -> Verdict:
+    """Accept ``output`` or say why not."""
+    answer, sources = output.get("answer"), output.get("sources")
+    if not isinstance(answer, str) or not answer.strip():
+        return Verdict(False, f"answer must be a non-empty string, got {answer!r:.60}")
+    if not isinstance(sources, list) or not sources:
+        return Verdict(False, f"sources must be a non-empty list, got {sources!r:.60}")
+    bad = [s for s in sources if not isinstance(s, int) or not 1 <= s <= passage_count]
+    if bad:
+        return Verdict(False, f"sources {bad!r} are not passages 1..{passage_count}")
+    if OPEN in answer or CLOSE in answer:
+        return Verdict(False, "answer contains prompt block markers")
+    if echoes(answer, system_prompt):
+        return Verdict(False, "answer echoes the instructions")
+    return Verdict(True, None, tuple(dict.fromkeys(sources)))

@@ -1,0 +1,167 @@
+"""Hybrid retrieval over the live chunks (pure): exact dense scores, BM25, fused by rank.
+
+Dense embeddings find paraphrases; BM25 finds rare exact terms (product names,
+error codes, option names) that a small embedding model blurs. Reciprocal rank
+fusion combines the two rankings without calibrating their scores against each
+other. ``bench/knowledge.py`` measures it against plain dense top-k.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One live chunk as retrieval sees it."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    passage: Passage
+    dense: float  # cosine similarity to the question
+    fused: float  # reciprocal-rank fusion score (higher is better)
+
+
+def terms(text: str) -> list[str]:
+    """Lowercased words without stop words, with a plural ``s`` folded."""
+    out = []
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP:
+            continue
+        out.append(word[:-1] if len(word) > 3 and word.endswith("s") else word)
+    return out
+
+
+class Bm25:
+    """Okapi BM25 over a fixed list of texts (rebuilt when the corpus changes)."""
+
+    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self._docs = [Counter(terms(t)) for t in texts]
+        lengths = [sum(d.values()) for d in self._docs]
+        self._avg = (sum(lengths) / len(lengths)) if lengths else 0.0
+        self._lengths = lengths
+        df: Counter[str] = Counter()
+        for doc in self._docs:
+            df.update(doc.keys())
+        n = len(self._docs)
+        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self._k1, self._b = k1, b
+
+    def scores(self, query: str) -> NDArray[np.float64]:
+        out = np.zeros(len(self._docs))
+        for term in set(terms(query)):
+            idf = self._idf.get(term)
+            if idf is None:
+                continue
+            for i, doc in enumerate(self._docs):
+                tf = doc.get(term)
+                if tf:
+                    norm = self._k1 * (1 - self._b + self._b * self._lengths[i] / self._avg)
+                    out[i] += idf * tf * (self._k1 + 1) / (tf + norm)
+        return out
+
+
+def _ranks(scores: NDArray[np.float64], limit: int) -> list[int]:
+    order = np.argsort(-scores, kind="stable")
+    return [int(i) for i in order[:limit]]
+
+
+def hybrid_search(
+    passages: Sequence[Passage],
+    vectors: NDArray[np.float32],
+    bm25: Bm25,
+    query_vector: Sequence[float],
+    query_text: str,
+    *,
+    candidates: int = 20,
+    rrf_k: int = 60,
+) -> list[Scored]:
+    """Passages ranked by RRF of the dense and BM25 rankings (top ``candidates`` of each)."""
+    if not passages:
+        return []
+    dense = vectors @ np.asarray(query_vector, dtype=np.float32)
+    lexical = bm25.scores(query_text)
+    fused: dict[int, float] = {}
+    lexical_ranking = [i for i in _ranks(lexical, candidates) if lexical[i] > 0]
+    for ranking in (_ranks(dense.astype(np.float64), candidates), lexical_ranking):
+        for rank, i in enumerate(ranking):
+            fused[i] = fused.get(i, 0.0) + 1.0 / (rrf_k + rank + 1)
+    best = sorted(fused, key=lambda i: (-fused[i], -float(dense[i])))
+    return [Scored(passages[i], float(dense[i]), fused[i]) for i in best]
+
+
+def dense_search(
+    passages: Sequence[Passage], vectors: NDArray[np.float32], query_vector: Sequence[float]
+) -> list[Scored]:
+    """Passages ranked by cosine similarity alone (the baseline)."""
+    if not passages:
+        return []
+    dense = vectors @ np.asarray(query_vector, dtype=np.float32)
+    return [
+        Scored(passages[i], float(dense[i]), float(dense[i]))
+        for i in _ranks(dense.astype(np.float64), len(passages))
+    ]
+
+
+def ranked_documents(hits: Sequence[Scored]) -> list[str]:
+    """Document ids in the order of their best passage."""
+    return list(dict.fromkeys(hit.passage.doc_id for hit in hits))
