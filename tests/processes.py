@@ -11,7 +11,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from pipelines.common.admin import ensure_topics
+from pipelines.common.app import client_config
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.topics import all_topics
 
 T = TypeVar("T")
 
@@ -47,16 +50,23 @@ def start_pipeline(
 
 
 def wait_for(
-    check: Callable[[], T | None], *, timeout_s: float, what: str, poll_s: float = 0.2
+    check: Callable[[], T | None],
+    *,
+    timeout_s: float,
+    what: str | Callable[[], str],
+    poll_s: float = 0.2,
 ) -> T:
-    """Poll ``check`` until it returns something other than None/False; fail after ``timeout_s``."""
+    """Poll ``check`` until it returns something other than None/False; fail after ``timeout_s``.
+
+    ``what`` names the wait in the failure; a callable is asked only then (e.g. a log's tail).
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         result = check()
         if result is not None and result is not False:
             return result
         time.sleep(poll_s)
-    msg = f"timed out after {timeout_s:.0f}s waiting for {what}"
+    msg = f"timed out after {timeout_s:.0f}s waiting for {what() if callable(what) else what}"
     raise AssertionError(msg)
 
 
@@ -65,3 +75,18 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s:
     if process.poll() is None:
         process.send_signal(sig)
     return process.wait(timeout_s)
+
+
+def create_topics(settings: StreamwiseSettings) -> None:
+    """Create every topic up front, with the deployment's partition count.
+
+    Producing first would let the broker auto-create input topics with one
+    partition, and a reader subscribed before a pipeline creates its output
+    topic may not see it until its next metadata refresh (minutes).
+    """
+    ensure_topics(
+        client_config(settings),
+        all_topics(settings.topic_prefix),
+        partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+    )

@@ -9,11 +9,15 @@ created up front, and its dead-letter topic hooked into Quix's error callbacks.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
 from quixstreams import Application
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.kafka.configuration import ConnectionConfig
@@ -22,6 +26,7 @@ from quixstreams.models.topics import Topic
 from pipelines.common.admin import ensure_topics
 from pipelines.common.broker.tansu import TANSU_PRODUCER_CONFIG
 from pipelines.common.dlq import DeadLetters
+from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.settings import StreamwiseSettings, kafka_client_config
 from pipelines.common.topics import all_topics, dlq_name, quix_topic, spec
 
@@ -43,16 +48,58 @@ class BrokerNotConfigured(RuntimeError):
     """No broker address: set STREAMWISE_BROKER or let the CLI start the embedded one."""
 
 
+class BrokerRefused(ConnectionError):
+    """The broker answered but refused us: bad credentials or a certificate we do not trust."""
+
+
+# Errors no retry can fix: librdkafka would retry them until a metadata timeout and then
+# report only "Broker transport failure"; its error callback names the real reason.
+_REFUSALS = frozenset({KafkaError._AUTHENTICATION, KafkaError._SSL})
+_VERIFIED: set[frozenset[tuple[str, str]]] = set()
+VERIFY_TIMEOUT_S = 5.0
+
+
 def client_config(settings: StreamwiseSettings) -> dict[str, Any]:
-    """librdkafka settings for plain clients (admin, producer, consumer) of this deployment."""
+    """librdkafka settings for plain clients (admin, producer, consumer) of this deployment.
+
+    The first call per process and configuration connects once, so a broker that
+    refuses us fails every verb in seconds with the reason (``BrokerRefused``).
+    """
     if not settings.broker:
         msg = "STREAMWISE_BROKER is not set and no embedded broker is running"
         raise BrokerNotConfigured(msg)
-    return {
-        "bootstrap.servers": settings.broker,
-        "logger": LIBRDKAFKA_LOGGER,
-        **kafka_client_config(),
-    }
+    config = {"bootstrap.servers": settings.broker, **kafka_client_config()}
+    identity = frozenset(config.items())
+    if identity not in _VERIFIED and _accepted(config):
+        _VERIFIED.add(identity)
+    return {**config, "logger": LIBRDKAFKA_LOGGER}
+
+
+def _accepted(config: dict[str, str]) -> bool:
+    """True once the broker answers a metadata request; False if it does not answer in time
+    (callers report unreachable brokers as they always have); ``BrokerRefused`` if it refuses."""
+    refusals: list[KafkaError] = []
+    admin = AdminClient(
+        {
+            **config,
+            "logger": LIBRDKAFKA_LOGGER,
+            "error_cb": lambda err: refusals.append(err) if err.code() in _REFUSALS else None,
+        }
+    )
+    deadline = time.monotonic() + VERIFY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        admin.poll(0.1)  # serves error_cb
+        if refusals:
+            # "sasl_ssl://host:port/bootstrap: <reason> (after 9ms in state X)" -> "<reason>"
+            reason = refusals[0].str().split(": ", 1)[-1].split(" (after ")[0]
+            msg = f"broker {config['bootstrap.servers']} refused the connection: {reason}"
+            raise BrokerRefused(msg)
+        try:
+            admin.list_topics(timeout=0.5)
+        except KafkaException:
+            continue
+        return True
+    return False
 
 
 def producer_config(settings: StreamwiseSettings) -> dict[str, Any]:
@@ -63,14 +110,69 @@ def producer_config(settings: StreamwiseSettings) -> dict[str, Any]:
     return {**client_config(settings), "partitioner": "murmur2_random", **extra}
 
 
+EXIT_GRACE_EXCEEDED = 3
+"""Exit code when a step outlived the shutdown grace period (nothing was committed)."""
+
+
+class StreamwiseApplication(Application):
+    """Quix's ``Application`` plus what Quix has no public hook for: per-message timing,
+    health signals, and a bounded shutdown.
+
+    On SIGTERM Quix stops the loop after the current message and commits the last
+    checkpoint. A step stuck on a model or Chroma could delay that for minutes, past
+    the orchestrator's own kill; instead, once ``shutdown_grace_s`` has passed the
+    process exits with ``EXIT_GRACE_EXCEEDED`` *without* committing, so the
+    unfinished messages are redone by whoever takes over (at-least-once).
+    """
+
+    def __init__(
+        self, *args: Any, metrics: PipelineMetrics, shutdown_grace_s: float, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.metrics = metrics
+        self._shutdown_grace_s = shutdown_grace_s
+        self._composed: dict[str, Any] | None = None
+        self._timed: dict[str, Any] = {}
+
+    def _process_message(self, dataframe_composed: dict[str, Any]) -> None:
+        self.metrics.heartbeat()
+        self.metrics.processing()
+        if dataframe_composed is not self._composed:  # composed once per run: wrap it once
+            self._composed = dataframe_composed
+            self._timed = {
+                topic: self.metrics.timed(fn) for topic, fn in dataframe_composed.items()
+            }
+        super()._process_message(self._timed)  # type: ignore[no-untyped-call]
+
+    def _on_sigterm(self, *args: Any) -> None:
+        self.metrics.stopping()
+        watchdog = threading.Timer(self._shutdown_grace_s, self._give_up)
+        watchdog.daemon = True
+        watchdog.start()
+        super()._on_sigterm(*args)  # type: ignore[no-untyped-call]
+
+    def _give_up(self) -> None:
+        logging.getLogger(__name__).error(
+            "still busy %.0fs after SIGTERM (STREAMWISE_SHUTDOWN_GRACE_S): exiting without "
+            "committing; unfinished messages will be processed again",
+            self._shutdown_grace_s,
+        )
+        logging.shutdown()
+        os._exit(EXIT_GRACE_EXCEEDED)
+
+
 @dataclass(frozen=True)
 class PipelineApp:
     """A pipeline's Quix application and the pieces built with it."""
 
     name: str
-    app: Application
+    app: StreamwiseApplication
     settings: StreamwiseSettings
     dead_letters: DeadLetters
+
+    @property
+    def metrics(self) -> PipelineMetrics:
+        return self.app.metrics
 
     def topic(self, name: str) -> Topic:
         """The registry's topic ``name`` as this deployment names and sizes it."""
@@ -95,7 +197,13 @@ class PipelineApp:
         return stamped.to_topic(self.topic(name), key=key)
 
     def run(self) -> None:
-        self.app.run()
+        """Run until SIGTERM, serving metrics and health on ``STREAMWISE_METRICS_PORT`` if set."""
+        port = self.settings.metrics_port
+        if port is None:
+            self.app.run()
+            return
+        with serving(self.metrics, self.settings.metrics_host, port):
+            self.app.run()
 
 
 def make_app(
@@ -119,18 +227,24 @@ def make_app(
         pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
     )
     producer_extra = TANSU_PRODUCER_CONFIG if settings.broker_engine == "tansu" else {}
-    app = Application(
+    metrics = PipelineMetrics(
+        pipeline, state_dir=settings.state_dir / pipeline, dead_letters=lambda: dead_letters.sent
+    )
+    stats = metrics.client_stats_config()
+    app = StreamwiseApplication(
         broker_address=ConnectionConfig.from_librdkafka_dict(connection),
         consumer_group=consumer_group or f"streamwise-{pipeline}",
         auto_offset_reset="earliest",
         commit_interval=commit_interval_s,
-        consumer_extra_config={**FAST_GROUP_CONFIG, "logger": LIBRDKAFKA_LOGGER},
-        producer_extra_config={**producer_extra, "logger": LIBRDKAFKA_LOGGER},
+        consumer_extra_config={**FAST_GROUP_CONFIG, **stats, "logger": LIBRDKAFKA_LOGGER},
+        producer_extra_config={**producer_extra, **stats, "logger": LIBRDKAFKA_LOGGER},
         state_dir=settings.state_dir / pipeline,
         processing_guarantee=settings.processing_guarantee,
         on_consumer_error=dead_letters.on_consumer_error,
         on_processing_error=dead_letters.on_processing_error,
-        on_message_processed=on_message_processed,
+        on_message_processed=metrics.on_message_processed(on_message_processed),
         loglevel=settings.log_level,
+        metrics=metrics,
+        shutdown_grace_s=settings.shutdown_grace_s,
     )
     return PipelineApp(pipeline, app, settings, dead_letters)

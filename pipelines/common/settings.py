@@ -10,13 +10,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KAFKA_PASSTHROUGH_PREFIX = "STREAMWISE_KAFKA_"
+
+
+def _seconds(value: Any) -> Any:
+    """Environment values are strings: read ``"60"`` or ``"0.5"`` as seconds."""
+    if isinstance(value, str):
+        try:
+            return timedelta(seconds=float(value))
+        except ValueError:
+            return value  # ISO 8601 ("PT1M") or hh:mm:ss, for pydantic to parse
+    return value
+
+
+# A duration setting: seconds ("60") or ISO 8601 ("PT1M", "P90D").
+Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 ProcessingGuarantee = Literal["at-least-once", "exactly-once"]
 BrokerEngine = Literal["kafka", "tansu"]
@@ -48,6 +63,21 @@ class StreamwiseSettings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1, description="of topics streamwise creates")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
     log_format: Literal["keyvalue", "json"] = "keyvalue"
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="serve /metrics, /livez and /readyz on this port (unset: no endpoint)",
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0",  # scraped from outside the container
+        description="address the metrics endpoint binds to",
+    )
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds after SIGTERM to exit (without committing) if a step is still stuck",
+    )
 
     @property
     def state_dir(self) -> Path:

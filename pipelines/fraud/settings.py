@@ -7,6 +7,8 @@ from datetime import timedelta
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipelines.common.settings import Duration
+
 
 class FraudSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore")
@@ -14,14 +16,14 @@ class FraudSettings(BaseSettings):
     max_speed_kmh: float = Field(default=900.0, gt=0, description="faster than this is impossible")
     min_distance_km: float = Field(default=50.0, ge=0, description="closer than this never flags")
     keep_sightings: int = Field(default=20, ge=1, description="card-present uses kept per card")
-    card_state_ttl: timedelta = Field(
+    card_state_ttl: Duration = Field(
         default=timedelta(days=90), description="a card unseen this long (event time) is forgotten"
     )
     velocity_max: int = Field(default=5, ge=1, description="more transactions than this ...")
-    velocity_window: timedelta = Field(default=timedelta(seconds=60), description="... within this")
-    late_grace: timedelta = Field(
+    velocity_window: Duration = Field(default=timedelta(seconds=60), description="... within this")
+    late_grace: Duration = Field(
         default=timedelta(hours=3), description="how late an event may arrive and still count"
     )
-    profile_history: timedelta = Field(
+    profile_history: Duration = Field(
         default=timedelta(days=365), description="how far back older profile versions are kept"
     )

@@ -16,12 +16,13 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 from tests.kafkaio import produce, read
-from tests.processes import start_pipeline
+from tests.processes import create_topics, start_pipeline
 
 
 def feed(settings: StreamwiseSettings, stream: GeneratedStream, start: int, end: int) -> None:
     """Profiles (valid since before the stream) once, then deliveries ``start:end``."""
     if start == 0:
+        create_topics(settings)  # before any reader subscribes, with the partitions asked for
         since = min(t.ts for t in stream.transactions) - timedelta(days=1)
         produce(settings, "customers", [(c.card_id, c) for c in stream.customers],
                 timestamp_ms=int(since.timestamp() * 1000))  # fmt: skip

@@ -13,18 +13,27 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pipelines.common.broker import process
 from pipelines.common.broker.errors import BrokerError
 from pipelines.common.broker.kafka import KafkaNode, java_executable, kafka_jars
+from pipelines.common.broker.security import SaslSsl, SecureListener
 from pipelines.common.broker.tansu import TANSU_PRODUCER_CONFIG, tansu_command
 
-__all__ = ["BrokerError", "Engine", "RunningBroker", "embedded_broker", "free_port", "wait_ready"]
+__all__ = [
+    "BrokerError",
+    "Engine",
+    "RunningBroker",
+    "SaslSsl",
+    "embedded_broker",
+    "free_port",
+    "wait_ready",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +50,8 @@ class RunningBroker:
     log_file: Path
     child: subprocess.Popen[bytes] = field(compare=False, repr=False)
     producer_config: dict[str, str | int] = field(default_factory=dict)
+    client_config: dict[str, str] = field(default_factory=dict)
+    """What a client needs besides the address (SASL_SSL: mechanism, user, password, CA)."""
 
     @property
     def alive(self) -> bool:
@@ -60,11 +71,14 @@ def wait_ready(
     timeout_s: float,
     child: subprocess.Popen[bytes] | None = None,
     log_file: Path | None = None,
+    client_config: Mapping[str, Any] | None = None,
 ) -> None:
     """Block until ``address`` answers a metadata request; fail fast if ``child`` dies."""
     from confluent_kafka.admin import AdminClient  # noqa: PLC0415 - heavy, only when starting
 
-    admin = AdminClient({"bootstrap.servers": address, "logger": _QUIET_LOGGER})
+    admin = AdminClient(
+        {**(client_config or {}), "bootstrap.servers": address, "logger": _QUIET_LOGGER}
+    )
     deadline = time.monotonic() + timeout_s
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -100,37 +114,48 @@ def embedded_broker(
     port: int = 0,
     workdir: Path | None = None,
     ready_timeout_s: float = 90.0,
+    security: SaslSsl | None = None,
 ) -> Iterator[RunningBroker]:
     """Run an embedded broker for the duration of the ``with`` block.
 
     ``port=0`` picks a free port. Kafka keeps its log dir under ``workdir`` (a
     temporary folder by default, removed on exit): every embedded broker starts empty.
+    With ``security``, Kafka listens with SASL_SSL only; ``client_config`` of the
+    running broker says how to connect.
     """
     if engine not in ENGINES:
         msg = f"unknown broker engine {engine!r}; choose one of {', '.join(ENGINES)}"
         raise BrokerError(msg)
+    if security is not None and engine != "kafka":
+        msg = f"SASL_SSL needs the kafka engine; {engine!r} cannot do it"
+        raise BrokerError(msg)
     port = port or free_port()
     home = Path(tempfile.mkdtemp(prefix=f"streamwise-{engine}-", dir=workdir))
     try:
-        argv, log_file, producer_config = _prepare(engine, port, home)
+        listener = SecureListener.prepare(security, home) if security is not None else None
+        clients = listener.client_config() if listener is not None else {}
+        argv, log_file, producer_config = _prepare(engine, port, home, listener)
         child = process.spawn(argv, log_path=log_file, cwd=home)
         try:
             address = f"127.0.0.1:{port}"
-            wait_ready(address, timeout_s=ready_timeout_s, child=child, log_file=log_file)
+            wait_ready(address, timeout_s=ready_timeout_s, child=child, log_file=log_file,
+                       client_config=clients)  # fmt: skip
             logger.info("embedded %s broker ready at %s (pid %s)", engine, address, child.pid)
-            yield RunningBroker(engine, address, log_file, child, producer_config)
+            yield RunningBroker(engine, address, log_file, child, producer_config, clients)
         finally:
             process.stop(child)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _prepare(engine: Engine, port: int, home: Path) -> tuple[list[str], Path, dict[str, str | int]]:
+def _prepare(
+    engine: Engine, port: int, home: Path, listener: SecureListener | None
+) -> tuple[list[str], Path, dict[str, str | int]]:
     """The command line, log file and producer settings for ``engine`` in ``home``."""
     if engine == "tansu":
         return tansu_command(port), home / "tansu.log", dict(TANSU_PRODUCER_CONFIG)
     java, jars = java_executable(), kafka_jars()
-    node = KafkaNode(home=home, port=port, controller_port=free_port())
+    node = KafkaNode(home=home, port=port, controller_port=free_port(), security=listener)
     node.write_config()
     formatted = subprocess.run(
         node.format_command(java, jars), capture_output=True, text=True, check=False

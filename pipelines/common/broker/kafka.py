@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.common.broker.errors import BrokerError
+from pipelines.common.broker.security import SecureListener
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ class KafkaNode:
     port: int
     controller_port: int
     heap_mb: int = 768
+    security: SecureListener | None = None
+    """A SASL_SSL client listener instead of the plaintext one."""
 
     @property
     def properties(self) -> Path:
@@ -163,13 +166,16 @@ class KafkaNode:
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
         }
+        if self.security is not None:
+            settings.update(self.security.server_properties(self.port, self.controller_port))
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         (self.home / "log4j2.properties").write_text(_LOG4J2.format(log=self.home / "server.log"))
 
     def format_command(self, java: str, jars: Path) -> list[str]:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        users = self.security.format_args() if self.security is not None else []
         return [*self._java(java, jars, heap_mb=256), "kafka.tools.StorageTool", "format",
-                "-t", cluster_id, "-c", str(self.properties)]  # fmt: skip
+                "-t", cluster_id, "-c", str(self.properties), *users]  # fmt: skip
 
     def run_command(self, java: str, jars: Path) -> list[str]:
         return [*self._java(java, jars, heap_mb=self.heap_mb), "kafka.Kafka", str(self.properties)]

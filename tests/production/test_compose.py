@@ -1,0 +1,119 @@
+"""docker-compose.yml: valid for Compose, and everything it runs or sets exists in streamwise.
+
+There is no Docker engine here; ``docker-compose config`` (Debian's docker-compose)
+validates and resolves the file without one. The checks that follow catch what
+Compose cannot: a service running a verb that does not exist, or a variable no
+settings class reads (a typo that would silently leave a default in force).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from pipelines.common.cli import build_parser
+from pipelines.common.settings import KAFKA_PASSTHROUGH_PREFIX
+from pipelines.registry import PIPELINES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE, ENV_EXAMPLE = ROOT / "docker-compose.yml", ROOT / ".env.example"
+OTHER_PROGRAMS = {"chroma"}
+"""Programs besides ``streamwise`` that services of our image may run (the Chroma server)."""
+
+
+def known_settings() -> set[str]:
+    """Every variable a settings class reads: each ``pipelines/*/settings.py`` BaseSettings."""
+    names: set[str] = set()
+    for path in sorted(ROOT.glob("pipelines/*/settings.py")):
+        module = importlib.import_module(f"pipelines.{path.parent.name}.settings")
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and issubclass(cls, BaseSettings) and cls is not BaseSettings:
+                prefix = str(cls.model_config.get("env_prefix", ""))
+                names |= {(prefix + field).upper() for field in cls.model_fields}
+    return names
+
+
+@pytest.fixture(scope="module")
+def resolved() -> dict[str, Any]:
+    compose = shutil.which("docker-compose")
+    assert compose, "install Debian's docker-compose (apt-get install docker-compose)"
+    done = subprocess.run(
+        [compose, "--project-directory", str(ROOT), "-f", str(COMPOSE),
+         "--env-file", str(ENV_EXAMPLE), "config"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config: dict[str, Any] = yaml.safe_load(done.stdout)
+    return config
+
+
+def ours(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The services built from this repository's image."""
+    return {name: svc for name, svc in config["services"].items() if "build" in svc}
+
+
+def test_every_service_of_our_image_runs_a_real_streamwise_verb(resolved: dict[str, Any]) -> None:
+    parser = build_parser()
+    services = ours(resolved)
+    for name, service in services.items():
+        entrypoint = service.get("entrypoint")
+        if entrypoint:
+            assert entrypoint[0] in OTHER_PROGRAMS, f"{name} runs {entrypoint!r}"
+            continue
+        try:
+            parser.parse_args(service["command"])
+        except SystemExit as exc:
+            pytest.fail(f"service {name}: 'streamwise {' '.join(service['command'])}' ({exc})")
+    ran = {tuple(s["command"]) for s in services.values()}
+    assert {("run", p) for p in PIPELINES} <= ran, "one service per pipeline"
+    assert ("serve", "--host", "0.0.0.0", "--port", "8080") in ran
+
+
+def test_every_variable_set_on_our_services_is_a_known_setting(resolved: dict[str, Any]) -> None:
+    known = known_settings()
+    for name, service in ours(resolved).items():
+        unknown = {
+            var
+            for var in service.get("environment", {})
+            if var not in known and not var.startswith(KAFKA_PASSTHROUGH_PREFIX)
+        }
+        assert not unknown, f"service {name} sets variables no settings class reads: {unknown}"
+
+
+def test_every_variable_the_file_reads_is_in_env_example() -> None:
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE.read_text()))
+    example = {
+        line.split("=", 1)[0]
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert used - example == set(), "document them in .env.example"
+
+
+def test_fraud_can_be_scaled_out(resolved: dict[str, Any]) -> None:
+    fraud = resolved["services"]["fraud"]
+    # a fixed name or host port would clash between replicas; a named volume on /data
+    # would make them share one RocksDB directory
+    assert "container_name" not in fraud
+    assert "ports" not in fraud
+    named = set(resolved.get("volumes", {}))
+    assert not [v for v in fraud.get("volumes", []) if str(v).split(":")[0] in named]
+
+
+def test_pipelines_wait_for_their_dependencies_to_be_healthy(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
+    for name in PIPELINES:
+        depends = services[name]["depends_on"]
+        assert depends["topics"]["condition"] == "service_completed_successfully", name
+    assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    for name in ("kafka", "chroma", "ollama"):
+        assert services[name]["healthcheck"]["test"], name
