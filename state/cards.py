@@ -12,8 +12,6 @@ from typing import Any
 
 from quixstreams.state.base import State
 
-JsonDict = dict[str, Any]
-
 
 @dataclass(frozen=True)
 class Sighting:
@@ -32,26 +30,14 @@ class Sighting:
         """Event-time order; the txn id breaks ties so every replay sorts alike."""
         return self.ts, self.txn_id
 
-    def to_json(self) -> JsonDict:
-        return {
-            "txn_id": self.txn_id,
-            "ts": self.ts.isoformat(),
-            "lat": self.lat,
-            "lon": self.lon,
-            "country": self.country,
-            "place_name": self.place_name,
-        }
+    def to_json(self) -> list[Any]:
+        """A compact row: this is read and written for every card-present transaction."""
+        return [self.txn_id, self.ts.isoformat(), self.lat, self.lon, self.country, self.place_name]
 
     @classmethod
-    def from_json(cls, raw: JsonDict) -> Sighting:
-        return cls(
-            txn_id=raw["txn_id"],
-            ts=datetime.fromisoformat(raw["ts"]),
-            lat=raw["lat"],
-            lon=raw["lon"],
-            country=raw["country"],
-            place_name=raw["place_name"],
-        )
+    def from_json(cls, raw: list[Any]) -> Sighting:
+        txn_id, ts, lat, lon, country, place_name = raw
+        return cls(txn_id, datetime.fromisoformat(ts), lat, lon, country, place_name)
 
 
 class CardHistory:
@@ -63,10 +49,10 @@ class CardHistory:
     """
 
     _SIGHTINGS = "sightings"
-    _SEEN = "seen_txn_ids"
+    _SEEN_PREFIX = "seen:"
 
-    def __init__(self, state: State[str, Any], ttl: timedelta | None, keep_seen: int = 256) -> None:
-        self._state, self._ttl, self._keep_seen = state, ttl, keep_seen
+    def __init__(self, state: State[str, Any], ttl: timedelta | None) -> None:
+        self._state, self._ttl = state, ttl
 
     def sightings(self) -> list[Sighting]:
         """The kept sightings, oldest first in event time."""
@@ -84,16 +70,11 @@ class CardHistory:
 
     def has_seen(self, txn_id: str) -> bool:
         """Whether ``txn_id`` was already processed (a duplicate or a replay)."""
-        return txn_id in self._seen()
+        return self._state.exists(self._SEEN_PREFIX + txn_id)
 
     def mark_seen(self, txn_id: str) -> None:
-        """Remember ``txn_id``; only the ``keep_seen`` most recently delivered are kept."""
-        seen = [*self._seen(), txn_id]
-        self._state.set(self._SEEN, seen[max(len(seen) - self._keep_seen, 0) :], ttl=self._ttl)
-
-    def _seen(self) -> list[str]:
-        seen: list[str] = self._state.get(self._SEEN, [])
-        return seen
+        """Remember ``txn_id`` until the TTL: one small key each, an O(1) check per message."""
+        self._state.set(self._SEEN_PREFIX + txn_id, 1, ttl=self._ttl)
 
 
 class VelocityLedger:

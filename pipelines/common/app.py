@@ -32,6 +32,10 @@ from pipelines.common.topics import all_topics, dlq_name, quix_topic, spec
 
 # Consumer-group joins take about half the session timeout; keep both short so a
 # pipeline (or a replica taking over) starts in seconds, not tens of seconds.
+# Pipelines with joins consume in time-aligned batches: Quix waits up to the poll
+# timeout for a full batch, so its default of 1 s becomes 1 s of latency at low rates.
+POLL_TIMEOUT_S = 0.05
+
 FAST_GROUP_CONFIG = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
 
 
@@ -236,6 +240,7 @@ def make_app(
         consumer_group=consumer_group or f"streamwise-{pipeline}",
         auto_offset_reset="earliest",
         commit_interval=commit_interval_s,
+        consumer_poll_timeout=POLL_TIMEOUT_S,
         consumer_extra_config={**FAST_GROUP_CONFIG, **stats, "logger": LIBRDKAFKA_LOGGER},
         producer_extra_config={**producer_extra, **stats, "logger": LIBRDKAFKA_LOGGER},
         state_dir=settings.state_dir / pipeline,

@@ -194,19 +194,19 @@ def test_every_state_write_carries_the_configured_ttl() -> None:
         txn("t2", at("10:00:40"), "Paris"),
         txn("t3", at("10:01:00"), "New York", "online"),
     )
-    assert {key for key, _ in state.writes} == {"sightings", "seen_txn_ids"}
+    assert {key for key, _ in state.writes} == {"sightings", "seen:t1", "seen:t2", "seen:t3"}
     assert all(ttl == TTL for _, ttl in state.writes)
 
 
-def test_only_the_latest_sightings_and_seen_ids_are_kept() -> None:
+def test_only_the_latest_sightings_are_kept_and_every_seen_id_until_the_ttl() -> None:
     state = DictState()
-    history = CardHistory(state, ttl=TTL, keep_seen=3)
+    history = CardHistory(state, ttl=TTL)
     rule = TravelRule(keep_sightings=2)
     for minute in range(5):
         check_travel(txn(f"t{minute}", at(f"10:0{minute}:00"), "London"), history, rule)
 
     assert [s.txn_id for s in history.sightings()] == ["t3", "t4"]
-    assert [history.has_seen(f"t{m}") for m in range(5)] == [False, False, True, True, True]
+    assert all(history.has_seen(f"t{m}") for m in range(5))
 
 
 def test_alert_id_is_the_same_for_the_same_evidence_whatever_the_delivery_order() -> None:
