@@ -172,10 +172,11 @@ class KafkaNode:
         (self.home / "log4j2.properties").write_text(_LOG4J2.format(log=self.home / "server.log"))
 
     def format_command(self, java: str, jars: Path) -> list[str]:
+        # "=" binds the value: a random id may start with "-", which argparse reads as a flag
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         users = self.security.format_args() if self.security is not None else []
         return [*self._java(java, jars, heap_mb=256), "kafka.tools.StorageTool", "format",
-                "-t", cluster_id, "-c", str(self.properties), *users]  # fmt: skip
+                f"--cluster-id={cluster_id}", "-c", str(self.properties), *users]  # fmt: skip
 
     def run_command(self, java: str, jars: Path) -> list[str]:
         return [*self._java(java, jars, heap_mb=self.heap_mb), "kafka.Kafka", str(self.properties)]
