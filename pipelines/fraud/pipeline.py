@@ -34,16 +34,22 @@ class Scored:
     """A transaction after the per-card step: is it new, and what did it reveal?"""
 
     tx: Transaction
-    customer: Customer | None
+    profile: dict[str, Any] | None
+    """The customer profile in force, as stored (validated only when an alert needs it)."""
     first_seen: bool
     alerts: list[FraudAlert] = field(default_factory=list)
 
 
+def profile_of(profile: dict[str, Any] | None) -> Customer | None:
+    """The stored profile as a ``Customer``: per alert, not per transaction (it is rare)."""
+    return Customer.model_validate(profile) if profile is not None else None
+
+
 def with_profile(
     tx: Transaction, profile: dict[str, Any] | None
-) -> tuple[Transaction, Customer | None]:
+) -> tuple[Transaction, dict[str, Any] | None]:
     """The as-of join's merge: a transaction and the profile in force at its event time."""
-    return tx, Customer.model_validate(profile) if profile is not None else None
+    return tx, profile
 
 
 def publishable(alert: FraudAlert) -> FraudAlert:
@@ -64,21 +70,24 @@ class FraudScorer:
 
     def score(
         self,
-        joined: tuple[Transaction, Customer | None],
+        joined: tuple[Transaction, dict[str, Any] | None],
         key: Any,
         timestamp_ms: int,
         headers: Any,
         state: State[str, Any],
     ) -> Scored:
         """Impossible travel for one transaction; remembers it for later ones."""
-        tx, customer = joined
+        tx, profile = joined
         if key != tx.card_id.encode():
             msg = f"message key {key!r} is not the card_id {tx.card_id!r}: state would be mis-keyed"
             raise PoisonMessage(msg)
         history = CardHistory(state, ttl=self._settings.card_state_ttl)
         first_seen = not history.has_seen(tx.txn_id)
         alerts = check_travel(tx, history, self._rule)
-        return Scored(tx, customer, first_seen, [apply_profile(a, customer) for a in alerts])
+        if alerts:
+            customer = profile_of(profile)
+            alerts = [apply_profile(alert, customer) for alert in alerts]
+        return Scored(tx, profile, first_seen, alerts)
 
     def judge_burst(self, window: dict[str, Any], state: State[str, Any]) -> FraudAlert | None:
         """One alert per burst: a window over the limit that does not overlap an alerted one."""
@@ -99,8 +108,7 @@ class FraudScorer:
             count=len(burst["txn_ids"]),
             limit=self._settings.velocity_max,
         )
-        profile = burst["customer"]
-        return apply_profile(alert, Customer.model_validate(profile) if profile else None)
+        return apply_profile(alert, profile_of(burst["profile"]))
 
 
 def _start_burst(scored: Scored) -> dict[str, Any]:
@@ -108,11 +116,10 @@ def _start_burst(scored: Scored) -> dict[str, Any]:
 
 
 def _add_to_burst(burst: dict[str, Any], scored: Scored) -> dict[str, Any]:
-    customer = scored.customer.to_json_dict() if scored.customer else None
     return {
         "card_id": scored.tx.card_id,
         "txn_ids": [*burst["txn_ids"], scored.tx.txn_id],
-        "customer": customer,
+        "profile": scored.profile,
     }
 
 
