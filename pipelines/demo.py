@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
 from rich.console import Console
 
 from pipelines.common.admin import ensure_topics
@@ -125,6 +126,8 @@ def run_demo(settings: StreamwiseSettings, *, seconds: float) -> int:
         settings = settings.model_copy(update={"chroma_host": chroma_host})
         children = _start_pipelines(settings, scenarios, logs)
         try:
+            console.print("[dim]-- starting pipelines (loading models)...[/]", highlight=False)
+            _wait_until_consuming(settings, list(children), children)
             outputs = _stream(settings, scenarios, events, LiveView(console, len(events)), children)
         finally:
             for child in children.values():
@@ -238,6 +241,36 @@ def _stream(
         consumer.close()
     view.progress("done", force=True)
     return outputs
+
+
+def _wait_until_consuming(
+    settings: StreamwiseSettings,
+    pipelines: list[str],
+    children: dict[str, subprocess.Popen[bytes]],
+    timeout_s: float = 180.0,
+) -> None:
+    """Block until every pipeline's consumer group has members with partitions.
+
+    Sending before a slow starter (model loading) joins would pile a backlog on it;
+    windowed pipelines then see partitions out of event-time order.
+    """
+    admin = AdminClient(client_config(settings))
+    groups = [f"streamwise-{name}" for name in pipelines]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        _check_alive(children)
+        futures = admin.describe_consumer_groups(groups, request_timeout=10)
+        try:
+            described = [future.result() for future in futures.values()]
+        except KafkaException:
+            described = []
+        if described and all(
+            group.state == ConsumerGroupState.STABLE and group.members for group in described
+        ):
+            return
+        time.sleep(0.5)
+    msg = f"pipelines did not join their consumer groups within {timeout_s:.0f}s"
+    raise DemoError(msg)
 
 
 def _check_alive(children: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -199,6 +199,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from pipelines.feedback.dashboard import serve  # noqa: PLC0415
+
+    settings = _settings()
+    _require_broker(settings, "dashboard")
+    serve(settings, args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="streamwise",
@@ -283,6 +292,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
     serve.set_defaults(handler=cmd_serve)
+
+    dashboard = verbs.add_parser(
+        "dashboard",
+        help="a live web page of the feedback pipeline's insights, alerts and search",
+        description="Serve a web page that refreshes itself: sentiment and rating over time, "
+        "categories, key phrases, sources, the latest alerts, and semantic search over past "
+        "feedback. It reads the feedback topics and Chroma.",
+    )
+    dashboard.add_argument("--host", default="127.0.0.1", help="listen address")
+    dashboard.add_argument("--port", type=int, default=8050, help="listen port (default 8050)")
+    dashboard.set_defaults(handler=cmd_dashboard)
 
     topics = verbs.add_parser(
         "topics",

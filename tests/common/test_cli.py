@@ -12,7 +12,7 @@ import pytest
 from pipelines.common.settings import StreamwiseSettings
 from tests.kafkaio import read
 
-VERBS = ["broker", "run", "demo", "produce", "ask", "serve", "topics"]
+VERBS = ["broker", "run", "demo", "produce", "ask", "serve", "dashboard", "topics"]
 
 
 def streamwise(

@@ -53,7 +53,7 @@ FIRST_WINDOW = [
         None,
         customer_id="c-9",
         channel_note=f"reach me at {EMAIL}",
-    ),  # fmt: skip
+    ),
     item("f4", 20, "The app crashes every time I open my basket.", "app_review", 1),
     item("f5", 30, LOVE, "social"),  # duplicate text of f1
     item("f6", 40, LATE, "survey", 3),  # duplicate text of f2
@@ -65,6 +65,10 @@ LATER = [
     item("f9", 200, LOVE, "email", 4),  # duplicate again, much later
 ]
 # fmt: on
+# Sent once the rest is processed, past the grace: closes every window above. (A backlog
+# over 2 partitions reaches the insights out of event-time order, hence the long grace.)
+CLOSER = item("closer", 45 * 60, LOVE, "chat")
+GRACE = timedelta(minutes=30)
 
 
 def top_five(counts: Counter[str], field: str) -> list[dict[str, Any]]:
@@ -86,20 +90,21 @@ class Run:
 @pytest.fixture(scope="module")
 def run(module_settings: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyzer) -> Run:
     settings = module_settings
-    feedback = FeedbackSettings()
-    papp = make_app("feedback", settings)  # creates the topics, partitioned as configured
-    produce(settings, "feedback", [(v["feedback_id"], v) for v in FIRST_WINDOW + LATER])
+    feedback = FeedbackSettings(window_grace=GRACE)
     analyzer = CountingAnalyzer(embedding_analyzer)
-    sink = FeedbackVectorSink(
-        lambda: resources.vector_collection(settings, feedback.collection),
-        resources.embedder(settings),
-    )
-    build(papp, feedback, analyzer, sink)
-    papp.app.run(timeout=8)
+    for items in (FIRST_WINDOW + LATER, [CLOSER]):
+        papp = make_app("feedback", settings)  # creates the topics, partitioned as configured
+        produce(settings, "feedback", [(v["feedback_id"], v) for v in items])
+        sink = FeedbackVectorSink(
+            lambda: resources.vector_collection(settings, feedback.collection),
+            resources.embedder(settings),
+        )
+        build(papp, feedback, analyzer, sink)
+        papp.app.run(timeout=8)
 
-    total = len(FIRST_WINDOW) + len(LATER)
+    total = len(FIRST_WINDOW) + len(LATER) + 1
     records = read(settings, "feedback-enriched", until=lambda r: len(r) >= total)
-    insights = read(settings, "feedback-insights", until=lambda r: len(r) >= 2)
+    insights = read(settings, "feedback-insights", until=lambda r: len(r) >= 3)
     alerts = read(settings, "feedback-alerts", timeout_s=3)
     return Run(
         settings,
@@ -112,7 +117,7 @@ def run(module_settings: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyz
 
 
 def test_every_item_is_enriched_with_contract_fields_keyed_by_feedback_id(run: Run) -> None:
-    assert sorted(run.enriched) == sorted(v["feedback_id"] for v in FIRST_WINDOW + LATER)
+    assert sorted(run.enriched) == sorted(v["feedback_id"] for v in [*FIRST_WINDOW, *LATER, CLOSER])
     assert len(run.enriched_records) == len(run.enriched)
     for record in run.enriched_records:
         value = record.json()
@@ -139,10 +144,10 @@ def test_real_texts_get_the_sentiment_and_category_a_reader_would_give(run: Run)
 
 
 def test_a_duplicate_text_calls_the_model_once_and_gets_the_same_answer(run: Run) -> None:
-    assert sum(run.analyzer.calls.values()) == 6  # 9 items, 6 distinct texts
+    assert sum(run.analyzer.calls.values()) == 6  # 10 items, 6 distinct texts, 2 runs
     assert set(run.analyzer.calls.values()) == {1}
     fields = ("sentiment", "sentiment_score", "key_phrases", "category", "model")
-    for copies in (("f1", "f5", "f9"), ("f2", "f6")):
+    for copies in (("f1", "f5", "f9", "closer"), ("f2", "f6")):
         answers = [{k: run.enriched[fid][k] for k in fields} for fid in copies]
         assert all(answer == answers[0] for answer in answers)
 
@@ -197,3 +202,4 @@ def test_the_first_window_equals_a_hand_computation(run: Run) -> None:
     second = next(i for i in run.insights if i["window_start"] == "2026-11-20T10:01:00Z")
     assert second["count"] == 1
     assert second["avg_rating"] == 5.0
+    assert [i["count"] for i in run.insights if i["window_start"] > "2026-11-20T10:01"] == [1, 1]

@@ -1,0 +1,58 @@
+"""Build the analyzer ``FEEDBACK_ANALYZER`` names from the deployment's models."""
+
+from __future__ import annotations
+
+from models import Embedder, SentenceTransformerEmbedder
+from pipelines.common import resources
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.feedback.analysis import Analyzer
+from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
+from pipelines.feedback.head import SentimentHead
+from pipelines.feedback.hybrid_analyzer import HybridAnalyzer
+from pipelines.feedback.llm_analyzer import LlmAnalyzer
+from pipelines.feedback.settings import FeedbackSettings
+
+
+def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) -> Embedder:
+    """The configured embedding model, run on ``FEEDBACK_MODEL_THREADS`` torch threads.
+
+    Torch's thread count is process-wide, so this is for a process of its own (the
+    pipeline's, a benchmark's). With a thread count set, the weights load once more than
+    ``resources.embedder``'s copy (the model cache is keyed by model and threads).
+    """
+    if feedback.model_threads is None:
+        return resources.embedder(settings)
+    return SentenceTransformerEmbedder(settings.embed_model, threads=feedback.model_threads)
+
+
+def embedding_analyzer(
+    settings: StreamwiseSettings, feedback: FeedbackSettings
+) -> EmbeddingAnalyzer:
+    return EmbeddingAnalyzer(
+        pipeline_embedder(settings, feedback),
+        SentimentHead.load(),
+        feedback.taxonomy,
+        min_similarity=feedback.category_min_similarity,
+        max_key_phrases=feedback.max_key_phrases,
+    )
+
+
+def llm_analyzer(settings: StreamwiseSettings, feedback: FeedbackSettings) -> LlmAnalyzer:
+    return LlmAnalyzer(
+        resources.chat_model(settings),
+        feedback.categories,
+        max_key_phrases=feedback.max_key_phrases,
+    )
+
+
+def make_analyzer(settings: StreamwiseSettings, feedback: FeedbackSettings) -> Analyzer:
+    """The configured analyzer; loads its models now, so a bad setup fails at start-up."""
+    if feedback.analyzer == "embedding":
+        return embedding_analyzer(settings, feedback)
+    if feedback.analyzer == "llm":
+        return llm_analyzer(settings, feedback)
+    return HybridAnalyzer(
+        embedding_analyzer(settings, feedback),
+        llm_analyzer(settings, feedback),
+        confidence=feedback.hybrid_confidence,
+    )

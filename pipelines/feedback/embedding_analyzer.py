@@ -1,0 +1,105 @@
+"""The embedding analyzer: one batched embedding call per item, then plain vector arithmetic.
+
+* sentiment: the trained linear head over the text's embedding and lexicon scores; the score is
+  P(positive) - P(negative), so it lies in -1..1 and is near 0 when the head hesitates;
+* category: the taxonomy category with a describing phrase most similar to the text,
+  or ``other`` below ``min_similarity``;
+* key phrases: candidate phrases ranked by similarity to the whole text, diversified
+  by maximal marginal relevance so three phrases do not say the same thing.
+
+Vectors are unit length, so every similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from models import Embedder
+from pipelines.feedback.analysis import Analysis
+from pipelines.feedback.head import Floats, SentimentHead
+from pipelines.feedback.phrases import candidates
+from pipelines.feedback.settings import FALLBACK_CATEGORY
+
+VERSION = 2
+MMR_RELEVANCE = 0.7
+SCORE_DECIMALS = 3
+
+
+class EmbeddingAnalyzer:
+    """Sentiment, category and key phrases from sentence embeddings alone (no LLM)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        head: SentimentHead,
+        taxonomy: dict[str, list[str]],
+        *,
+        min_similarity: float,
+        max_key_phrases: int,
+    ) -> None:
+        head.check_model(embedder.model_id)
+        self._embedder, self._head = embedder, head
+        self._min_similarity, self._max_key_phrases = min_similarity, max_key_phrases
+        self._owners = [name for name, phrases in taxonomy.items() for _ in phrases]
+        self._described = np.asarray(
+            embedder.embed([phrase for phrases in taxonomy.values() for phrase in phrases])
+        )
+        config = json.dumps([taxonomy, min_similarity, max_key_phrases], sort_keys=True)
+        digest = hashlib.sha256(config.encode()).hexdigest()[:8]
+        self.model_id = f"embedding:{embedder.model_id}+head-{head.version}"
+        self.identity = f"embedding-v{VERSION}:{digest}:{self.model_id}"
+
+    def analyze(self, text: str) -> Analysis:
+        phrases = candidates(text)
+        vectors = np.asarray(self._embedder.embed([text, *phrases]))
+        vector = vectors[0]
+        probs = self._head.probabilities(vectors[:1], [text])[0]
+        return Analysis(
+            sentiment=max(probs, key=lambda label: probs[label]),
+            sentiment_score=round(probs["positive"] - probs["negative"], SCORE_DECIMALS),
+            key_phrases=tuple(self._rank_phrases(vector, phrases, vectors[1:])),
+            category=self._category(vector),
+            model=self.model_id,
+            vector=tuple(float(x) for x in vector),
+        )
+
+    def sentiment_confidence(self, vector: Floats, text: str) -> float:
+        """The head's top class probability: how sure the sentiment is (hybrid uses it)."""
+        return max(self._head.probabilities(vector.reshape(1, -1), [text])[0].values())
+
+    def _category(self, vector: Floats) -> str:
+        similarities = self._described @ vector
+        best = int(np.argmax(similarities))
+        if float(similarities[best]) < self._min_similarity:
+            return FALLBACK_CATEGORY
+        return self._owners[best]
+
+    def _rank_phrases(
+        self, vector: Floats, phrases: list[str], phrase_vectors: Floats
+    ) -> list[str]:
+        if not phrases:
+            return []
+        relevance = phrase_vectors @ vector
+        chosen: list[int] = []
+        while len(chosen) < min(self._max_key_phrases, len(phrases)):
+            best, best_score = -1, -np.inf
+            for i in range(len(phrases)):
+                if i in chosen or any(_overlaps(phrases[i], phrases[j]) for j in chosen):
+                    continue
+                redundancy = max((float(phrase_vectors[i] @ phrase_vectors[j]) for j in chosen),
+                                 default=0.0)  # fmt: skip
+                score = MMR_RELEVANCE * relevance[i] - (1 - MMR_RELEVANCE) * redundancy
+                if score > best_score:
+                    best, best_score = i, score
+            if best < 0:
+                break
+            chosen.append(best)
+        return [phrases[i] for i in chosen]
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether one phrase is a word-run inside the other ("late" and "days late")."""
+    return f" {a} " in f" {b} " or f" {b} " in f" {a} "

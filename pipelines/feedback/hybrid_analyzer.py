@@ -1,0 +1,38 @@
+"""The hybrid analyzer: embeddings for everything, the LLM only where the head hesitates.
+
+Category and key phrases always come from the embedding analyzer (cheap, and better
+than a small LLM at both). Sentiment comes from the trained head unless its top
+probability is below ``confidence``; then the LLM's sentiment is used. With a strong
+model behind Ollama this spends LLM time only on the hard items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from pipelines.feedback.analysis import Analysis
+from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
+from pipelines.feedback.llm_analyzer import LlmAnalyzer
+
+
+class HybridAnalyzer:
+    def __init__(
+        self, embedding: EmbeddingAnalyzer, llm: LlmAnalyzer, *, confidence: float
+    ) -> None:
+        self._embedding, self._llm, self._confidence = embedding, llm, confidence
+        self.model_id = f"hybrid:{embedding.model_id}+{llm.model_id}"
+        self.identity = f"hybrid@{confidence}:{embedding.identity}:{llm.sentiment_identity}"
+
+    def analyze(self, text: str) -> Analysis:
+        base = self._embedding.analyze(text)
+        if base.vector is None:
+            msg = "the embedding analyzer returned no vector"
+            raise RuntimeError(msg)
+        if self._embedding.sentiment_confidence(np.asarray(base.vector), text) >= self._confidence:
+            return dataclasses.replace(base, model=self.model_id)
+        sentiment, score = self._llm.sentiment(text)
+        return dataclasses.replace(
+            base, sentiment=sentiment, sentiment_score=score, model=self.model_id
+        )

@@ -1,0 +1,165 @@
+r"""Feedback: enrichment, live insights and emerging-issue alerts.
+
+feedback --(by masked-text hash)--> enrich (cache in state, analyzer) --> feedback-enriched
+                                                                    \--> Chroma (semantic search)
+feedback-enriched --(one group)--> tumbling event-time windows --> feedback-insights
+                                                     \--> alert rules (stateful) --> feedback-alerts
+undecodable / invalid / stamped in the future / analysis failing its retries --> feedback-dlq
+
+Repartitioning by the hash of the masked text puts every copy of a text on the same
+state key, so a duplicate (any feedback id) or a replay reads the cached analysis
+instead of calling the model again. The repartition topic carries the original bytes,
+so a dead letter after it still holds exactly what the producer sent; its key is the text
+hash and its source the repartition topic (the ``feedback_id`` in the value is the
+producer's key, as the contract keys ``feedback``). Like the source topic, that internal
+topic holds unmasked text; everything the pipeline publishes or stores is masked.
+
+Insights read the published ``feedback-enriched`` topic, as any other consumer would, all
+in one group. Kafka orders partitions, not topics, so items reach that group only roughly
+in event time; ``FEEDBACK_WINDOW_GRACE`` must cover the skew. A backlog (a pipeline
+started after its producers, or restarted after a pause) can stretch the skew past the
+grace: late items are then left out of their window (still enriched and searchable) and
+Quix logs each one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from quixstreams.models import SerializationContext
+from quixstreams.models.serializers import Serializer
+from quixstreams.sinks import BaseSink
+from quixstreams.state import State
+
+from pipelines.common import resources
+from pipelines.common.app import PipelineApp, make_app
+from pipelines.common.dlq import stage
+from pipelines.common.events import EnrichedFeedback, Feedback, FeedbackAlert, FeedbackInsight
+from pipelines.common.serialization import (
+    EventDeserializer,
+    JsonSerializer,
+    encode_json,
+    original_bytes,
+)
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.feedback import insights
+from pipelines.feedback.alerts import AlertRules, detect
+from pipelines.feedback.analysis import Analyzer, analysis_schema
+from pipelines.feedback.analyzers import make_analyzer, pipeline_embedder
+from pipelines.feedback.enrich import Enriched, Enricher, check_clock, text_key
+from pipelines.feedback.settings import FeedbackSettings
+from pipelines.feedback.sinks import FeedbackVectorSink
+from state.feedback_cache import AlertHistory
+
+INSIGHTS_GROUP = "all"
+
+
+class OriginalBytesSerializer(Serializer):
+    """Repartition values as the producer sent them (re-encoded only if they were not read)."""
+
+    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
+        raw = original_bytes(value)
+        return raw if raw is not None else encode_json(value)
+
+
+class AlertDetector:
+    """The alert rules bound to settings and to the one state key all windows share."""
+
+    def __init__(self, rules: AlertRules) -> None:
+        self._rules = rules
+
+    def detect(self, window: dict[str, Any], state: State[str, Any]) -> list[FeedbackAlert]:
+        return detect(window["value"], window["start"], window["end"], AlertHistory(state),
+                      self._rules)  # fmt: skip
+
+
+def _insight(window: dict[str, Any]) -> FeedbackInsight:
+    return insights.summarize(window["value"], window["start"], window["end"])
+
+
+def build(
+    papp: PipelineApp,
+    settings: FeedbackSettings,
+    analyzer: Analyzer,
+    sink: BaseSink | None = None,
+) -> None:
+    """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``."""
+    app = papp.app
+    enricher = Enricher(
+        analyzer, analysis_schema(settings.categories, settings.max_key_phrases), settings.cache_ttl
+    )
+
+    def on_time(feedback: Feedback) -> Feedback:
+        return check_clock(feedback, datetime.now(UTC), settings.max_clock_skew)
+
+    by_text = (
+        app.dataframe(papp.topic("feedback"))
+        .apply(stage("check_clock", on_time))
+        .group_by(
+            text_key,
+            name="text",
+            key_serializer="str",
+            key_deserializer="str",
+            value_serializer=OriginalBytesSerializer(),
+            value_deserializer=EventDeserializer(Feedback),
+        )
+    )
+    enriched = by_text.apply(
+        stage("analyze", enricher.enrich, attempts=settings.llm_attempts), stateful=True
+    )
+    papp.publish(enriched.apply(_event), "feedback-enriched", key=_feedback_id)
+    if sink is not None:
+        enriched.sink(sink)
+
+    windows = (
+        app.dataframe(papp.topic("feedback-enriched"))
+        .group_by(
+            _insights_group,
+            name="insights",
+            key_serializer="str",
+            key_deserializer="str",
+            value_serializer=JsonSerializer(),
+            value_deserializer=EventDeserializer(EnrichedFeedback),
+        )
+        .tumbling_window(settings.window, grace_ms=settings.window_grace, name="insights")
+        .reduce(reducer=insights.add, initializer=insights.start)
+        .final()
+    )
+    papp.publish(windows.apply(stage("summarize", _insight)), "feedback-insights",
+                 key=_window_key)  # fmt: skip
+    detector = AlertDetector(AlertRules.from_settings(settings))
+    alerts = windows.apply(stage("detect_alerts", detector.detect), stateful=True, expand=True)
+    papp.publish(alerts, "feedback-alerts", key=_alert_key)
+
+
+def _event(item: Enriched) -> EnrichedFeedback:
+    return item.event
+
+
+def _feedback_id(event: EnrichedFeedback) -> str:
+    return event.feedback_id
+
+
+def _insights_group(_: EnrichedFeedback) -> str:
+    return INSIGHTS_GROUP
+
+
+def _window_key(insight: FeedbackInsight) -> str:
+    return insight.to_json_dict()["window_start"]  # type: ignore[no-any-return]
+
+
+def _alert_key(alert: FeedbackAlert) -> str:
+    return alert.category
+
+
+def main(settings: StreamwiseSettings) -> None:
+    """``streamwise run feedback``."""
+    feedback = FeedbackSettings()
+    papp = make_app("feedback", settings)
+    sink = FeedbackVectorSink(
+        lambda: resources.vector_collection(settings, feedback.collection),
+        pipeline_embedder(settings, feedback),
+    )
+    build(papp, feedback, make_analyzer(settings, feedback), sink)
+    papp.run()

@@ -1,0 +1,82 @@
+"""The analyzers on the real models: what each returns, and when the hybrid asks the LLM."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from models import JsonObject, LlamaCppChat
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.feedback.analysis import analysis_schema, validate
+from pipelines.feedback.analyzers import make_analyzer
+from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
+from pipelines.feedback.head import HeadMismatch, SentimentHead
+from pipelines.feedback.hybrid_analyzer import HybridAnalyzer
+from pipelines.feedback.llm_analyzer import LlmAnalyzer
+from pipelines.feedback.settings import FeedbackSettings
+
+SCHEMA = analysis_schema(FeedbackSettings().categories, 3)
+
+
+class CountingChat:
+    """The real chat model, counting the calls made to it."""
+
+    def __init__(self, inner: LlamaCppChat) -> None:
+        self._inner, self.model_id, self.calls = inner, inner.model_id, Counter[str]()
+
+    def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
+        self.calls[user] += 1
+        return self._inner.complete_json(system, user, schema)
+
+
+@pytest.fixture(scope="module")
+def chat() -> CountingChat:
+    return CountingChat(LlamaCppChat())
+
+
+def test_the_embedding_analyzer_keeps_its_vector_and_fits_the_schema(
+    embedding_analyzer: EmbeddingAnalyzer,
+) -> None:
+    analysis = embedding_analyzer.analyze("The app crashes every time I open my basket.")
+    validate({**analysis.to_json()}, SCHEMA)
+    assert analysis.category == "app/website"
+    assert analysis.vector is not None
+    assert len(analysis.vector) == 384
+    assert "vector" not in analysis.to_json()
+
+
+def test_the_default_analyzer_is_the_embedding_one_and_names_its_head() -> None:
+    analyzer = make_analyzer(StreamwiseSettings(), FeedbackSettings(model_threads=None))
+    assert isinstance(analyzer, EmbeddingAnalyzer)
+    assert SentimentHead.load().version in analyzer.identity
+
+
+def test_a_head_trained_on_another_model_is_refused() -> None:
+    with pytest.raises(HeadMismatch, match="retrain"):
+        SentimentHead.load().check_model("some/other-model")
+
+
+def test_the_llm_analyzer_answers_within_the_schema(chat: CountingChat) -> None:
+    llm = LlmAnalyzer(chat, FeedbackSettings().categories, max_key_phrases=3)
+    analysis = llm.analyze("I was charged twice for my order and want a refund.")
+    validate(analysis.to_json(), SCHEMA)
+    assert analysis.model == "llamacpp:SmolLM2-135M-Instruct.Q4_1"
+    assert llm.identity.startswith("llm-p1:")
+
+
+def test_the_hybrid_asks_the_llm_only_when_the_head_hesitates(
+    embedding_analyzer: EmbeddingAnalyzer, chat: CountingChat
+) -> None:
+    llm = LlmAnalyzer(chat, FeedbackSettings().categories, max_key_phrases=3)
+    sure = HybridAnalyzer(embedding_analyzer, llm, confidence=0.0)
+    always = HybridAnalyzer(embedding_analyzer, llm, confidence=1.0)
+    text = "Absolutely love the new headphones, fantastic sound."
+    quick = sure.analyze(text)
+    assert chat.calls[text] == 0
+    asked = always.analyze(text)
+    assert chat.calls[text] == 1
+    assert quick.category == asked.category  # category and phrases stay the embedding's
+    assert quick.key_phrases == asked.key_phrases
+    assert asked.model.startswith("hybrid:embedding:")
+    assert sure.identity != always.identity
