@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models import ChatModel, Embedder, SentenceTransformerEmbedder, make_chat_model
+from pipelines.common.metrics import MeteredChatModel, MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from state.vectors import VectorCollection, connect_chroma
 
@@ -26,7 +27,7 @@ def embedder(settings: StreamwiseSettings) -> Embedder:
 
 @functools.cache
 def _embedder(model: str | None) -> Embedder:
-    return SentenceTransformerEmbedder(model)
+    return MeteredEmbedder(SentenceTransformerEmbedder(model))
 
 
 def chat_model(settings: StreamwiseSettings) -> ChatModel:
@@ -36,7 +37,7 @@ def chat_model(settings: StreamwiseSettings) -> ChatModel:
 
 @functools.cache
 def _chat_model(backend: str, model: str | None, host: str) -> ChatModel:
-    return make_chat_model(backend, model, host)
+    return MeteredChatModel(make_chat_model(backend, model, host))
 
 
 def chroma_client(settings: StreamwiseSettings) -> ClientAPI:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models import Embedder, SentenceTransformerEmbedder
 from pipelines.common import resources
+from pipelines.common.metrics import MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.analysis import Analyzer
 from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
@@ -22,7 +23,9 @@ def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) 
     """
     if feedback.model_threads is None:
         return resources.embedder(settings)
-    return SentenceTransformerEmbedder(settings.embed_model, threads=feedback.model_threads)
+    return MeteredEmbedder(
+        SentenceTransformerEmbedder(settings.embed_model, threads=feedback.model_threads)
+    )
 
 
 def embedding_analyzer(

@@ -14,6 +14,7 @@ from typing import Any
 from quixstreams.state.base import State
 
 from pipelines.common.events import EnrichedFeedback, Feedback
+from pipelines.common.metrics import record_cache_lookup
 from pipelines.common.pii import mask_pii
 from pipelines.feedback.analysis import Analysis, Analyzer, validate
 from state.feedback_cache import AnalysisCache
@@ -71,6 +72,7 @@ class Enricher:
         clean = masked(feedback)
         cache = AnalysisCache(state, ttl=self._ttl)
         cached = cache.get(self._analyzer.identity)
+        record_cache_lookup("feedback-analysis", hit=cached is not None)
         if cached is not None:
             analysis, from_cache = Analysis.from_json(cached), True
         else:
