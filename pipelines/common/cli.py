@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -190,22 +191,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0 if answer.status == "ok" else EXIT_FAILURE
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from pipelines.knowledge.serve import serve  # noqa: PLC0415
+def http_verb(module: str) -> Callable[[argparse.Namespace], int]:
+    """A verb that serves HTTP until interrupted, with ``module.serve(settings, host, port)``."""
 
-    settings = _settings()
-    _require_broker(settings, "serve")
-    serve(settings, args.host, args.port)
-    return 0
+    def handler(args: argparse.Namespace) -> int:
+        settings = _settings()
+        _require_broker(settings, args.verb)
+        importlib.import_module(module).serve(settings, args.host, args.port)
+        return 0
+
+    return handler
 
 
-def cmd_dashboard(args: argparse.Namespace) -> int:
-    from pipelines.feedback.dashboard import serve  # noqa: PLC0415
-
-    settings = _settings()
-    _require_broker(settings, "dashboard")
-    serve(settings, args.host, args.port)
-    return 0
+def _listen_args(parser: argparse.ArgumentParser, port: int) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port, help=f"listen port (default {port})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,9 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve POST /v1/ask (JSON in: {text, customer_id?, min_versions?, "
         "timeout_s?}; JSON out: the answer) for web apps, by request/reply over the topics.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
-    serve.set_defaults(handler=cmd_serve)
+    _listen_args(serve, 8080)
+    serve.set_defaults(handler=http_verb("pipelines.knowledge.serve"))
 
     dashboard = verbs.add_parser(
         "dashboard",
@@ -300,9 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         "categories, key phrases, sources, the latest alerts, and semantic search over past "
         "feedback. It reads the feedback topics and Chroma.",
     )
-    dashboard.add_argument("--host", default="127.0.0.1", help="listen address")
-    dashboard.add_argument("--port", type=int, default=8050, help="listen port (default 8050)")
-    dashboard.set_defaults(handler=cmd_dashboard)
+    _listen_args(dashboard, 8050)
+    dashboard.set_defaults(handler=http_verb("pipelines.feedback.dashboard"))
 
     topics = verbs.add_parser(
         "topics",

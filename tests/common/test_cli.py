@@ -49,8 +49,8 @@ def test_every_verb_has_help(verb: str) -> None:
 def test_top_level_help_lists_every_verb() -> None:
     result = streamwise("--help")
     assert result.returncode == 0
-    for verb in VERBS:
-        assert f"    {verb} " in result.stdout
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}
+    assert set(VERBS) <= listed
 
 
 def test_a_wrong_argument_is_one_line_and_exit_2() -> None:
