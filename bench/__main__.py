@@ -1,19 +1,24 @@
-"""``make bench``: every benchmark, one after the other (they must not share the 2 cores)."""
+"""``make bench``: every benchmark, one after the other (they must not share the 2 cores).
+
+Each runs as its own process, as ``python -m bench.<name>``, with its own defaults.
+"""
 
 from __future__ import annotations
 
-import importlib
+import subprocess
 import sys
 
-BENCHMARKS = ("bench.fraud", "bench.feedback", "bench.knowledge")
+BENCHMARKS = ("fraud", "feedback", "knowledge")  # feedback runs its quality part too
 
 
-def main(names: list[str]) -> None:
+def main(names: list[str]) -> int:
     for name in names or BENCHMARKS:
-        module = importlib.import_module(name if "." in name else f"bench.{name}")
-        print(f"== {module.__name__}", flush=True)
-        module.main()
+        print(f"== bench.{name}", flush=True)
+        code = subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False).returncode
+        if code:
+            return code
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
