@@ -38,7 +38,10 @@ def running(module_settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]
     env = {**os.environ, "STREAMWISE_BROKER": settings.broker or "",
            "STREAMWISE_DATA_DIR": str(settings.data_dir),
            "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix,
-           "STREAMWISE_PARTITIONS": str(settings.partitions)}  # fmt: skip
+           "STREAMWISE_PARTITIONS": str(settings.partitions),
+           # The first question can arrive while the sync still loads its model (a cold
+           # CI machine takes well over the default 10 s); let it wait for v1 instead.
+           "KNOWLEDGE_MAX_WAIT_S": "120"}  # fmt: skip
     processes = [
         subprocess.Popen(
             [STREAMWISE, "run", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
