@@ -78,21 +78,25 @@ class CardHistory:
 
 
 class VelocityLedger:
-    """When a card's last alerted burst of transactions ended, so a burst alerts once.
+    """One card's recent transactions in event time, and the end of its last alerted burst.
 
-    Sliding windows re-emit the burst with every further transaction; a window that
-    starts before the recorded end overlaps the burst already alerted.
+    Both live under one key, read and written once per new transaction: the velocity
+    rule needs the whole recent list anyway, and one write is cheaper than two.
+    Entries are ``(ts_ms, txn_id)`` pairs kept in event-time order.
     """
 
-    _ALERTED_UNTIL = "velocity_alerted_until"
+    _KEY = "velocity"
 
     def __init__(self, state: State[str, Any], ttl: timedelta | None) -> None:
         self._state, self._ttl = state, ttl
 
-    def is_new_burst(self, window_start: datetime) -> bool:
-        """Whether a window starting at ``window_start`` lies after every alerted burst."""
-        until = self._state.get(self._ALERTED_UNTIL)
-        return until is None or window_start > datetime.fromisoformat(until)
+    def load(self) -> tuple[list[tuple[int, str]], int | None]:
+        """The recent transactions (oldest first) and when the last alerted burst ended."""
+        raw = self._state.get(self._KEY)
+        if raw is None:
+            return [], None
+        recent, alerted_until = raw
+        return [(int(ts_ms), str(txn_id)) for ts_ms, txn_id in recent], alerted_until
 
-    def record_burst(self, window_end: datetime) -> None:
-        self._state.set(self._ALERTED_UNTIL, window_end.isoformat(), ttl=self._ttl)
+    def save(self, recent: list[tuple[int, str]], alerted_until: int | None) -> None:
+        self._state.set(self._KEY, [[list(r) for r in recent], alerted_until], ttl=self._ttl)

@@ -1,18 +1,18 @@
 r"""Fraud: impossible travel and velocity per card, adjusted by the customer's profile.
 
-transactions --join_asof(customers)--> check_travel (stateful per card) --> fraud-alerts
-                                   \-> first-seen --sliding window--> judge_burst --> fraud-alerts
+transactions --join_asof(customers)--> score (stateful per card: travel, velocity) --> fraud-alerts
 undecodable / invalid / failing --> fraud-dlq
 
 Every time is event time (``ts``): late events are compared with their true
 neighbours, duplicates are recognised by ``txn_id``, and alert ids depend only on
-the evidence, so a replay or restart re-emits identical alerts.
+the evidence, so a replay or restart re-emits identical alerts. Both rules run in
+one stateful step, reading and writing each card's state once per transaction: a
+Quix sliding window would keep the same facts in many more state writes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 from quixstreams.state import State
@@ -24,20 +24,9 @@ from pipelines.common.pii import mask_pans
 from pipelines.common.serialization import PoisonMessage
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.profile import apply_profile
-from pipelines.fraud.rules import TravelRule, check_travel, velocity_alert
+from pipelines.fraud.rules import TravelRule, VelocityRule, check_travel, check_velocity
 from pipelines.fraud.settings import FraudSettings
 from state.cards import CardHistory, VelocityLedger
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A transaction after the per-card step: is it new, and what did it reveal?"""
-
-    tx: Transaction
-    profile: dict[str, Any] | None
-    """The customer profile in force, as stored (validated only when an alert needs it)."""
-    first_seen: bool
-    alerts: list[FraudAlert] = field(default_factory=list)
 
 
 def profile_of(profile: dict[str, Any] | None) -> Customer | None:
@@ -61,11 +50,16 @@ class FraudScorer:
     """The per-card rules, bound to settings; one instance per pipeline."""
 
     def __init__(self, settings: FraudSettings) -> None:
-        self._settings = settings
-        self._rule = TravelRule(
+        self._ttl = settings.card_state_ttl
+        self._travel = TravelRule(
             max_speed_kmh=settings.max_speed_kmh,
             min_distance_km=settings.min_distance_km,
             keep_sightings=settings.keep_sightings,
+        )
+        self._velocity = VelocityRule(
+            max_count=settings.velocity_max,
+            window_ms=_ms(settings.velocity_window),
+            late_grace_ms=_ms(settings.late_grace),
         )
 
     def score(
@@ -75,52 +69,27 @@ class FraudScorer:
         timestamp_ms: int,
         headers: Any,
         state: State[str, Any],
-    ) -> Scored:
-        """Impossible travel for one transaction; remembers it for later ones."""
+    ) -> list[FraudAlert]:
+        """Both rules for one transaction; remembers it for later ones (a duplicate: nothing)."""
         tx, profile = joined
         if key != tx.card_id.encode():
             msg = f"message key {key!r} is not the card_id {tx.card_id!r}: state would be mis-keyed"
             raise PoisonMessage(msg)
-        history = CardHistory(state, ttl=self._settings.card_state_ttl)
-        first_seen = not history.has_seen(tx.txn_id)
-        alerts = check_travel(tx, history, self._rule)
+        history = CardHistory(state, ttl=self._ttl)
+        if history.has_seen(tx.txn_id):
+            return []
+        alerts = check_travel(tx, history, self._travel)
+        burst = check_velocity(tx, VelocityLedger(state, ttl=self._ttl), self._velocity)
+        if burst is not None:
+            alerts.append(burst)
         if alerts:
             customer = profile_of(profile)
-            alerts = [apply_profile(alert, customer) for alert in alerts]
-        return Scored(tx, profile, first_seen, alerts)
-
-    def judge_burst(self, window: dict[str, Any], state: State[str, Any]) -> FraudAlert | None:
-        """One alert per burst: a window over the limit that does not overlap an alerted one."""
-        burst = window["value"]
-        if len(burst["txn_ids"]) <= self._settings.velocity_max:
-            return None
-        start = datetime.fromtimestamp(window["start"] / 1000, UTC)
-        end = datetime.fromtimestamp(window["end"] / 1000, UTC)
-        ledger = VelocityLedger(state, ttl=self._settings.card_state_ttl)
-        if not ledger.is_new_burst(start):
-            return None
-        ledger.record_burst(end)
-        alert = velocity_alert(
-            burst["card_id"],
-            burst["txn_ids"],
-            window_start=start,
-            window_end=end,
-            count=len(burst["txn_ids"]),
-            limit=self._settings.velocity_max,
-        )
-        return apply_profile(alert, profile_of(burst["profile"]))
+            alerts = [publishable(apply_profile(alert, customer)) for alert in alerts]
+        return alerts
 
 
-def _start_burst(scored: Scored) -> dict[str, Any]:
-    return _add_to_burst({"txn_ids": []}, scored)
-
-
-def _add_to_burst(burst: dict[str, Any], scored: Scored) -> dict[str, Any]:
-    return {
-        "card_id": scored.tx.card_id,
-        "txn_ids": [*burst["txn_ids"], scored.tx.txn_id],
-        "profile": scored.profile,
-    }
+def _ms(duration: timedelta) -> int:
+    return round(duration.total_seconds() * 1000)
 
 
 def _alert_key(alert: FraudAlert) -> str:
@@ -134,20 +103,8 @@ def build(papp: PipelineApp, settings: FraudSettings) -> None:
     transactions = app.dataframe(papp.topic("transactions")).join_asof(
         profiles, how="left", on_merge=with_profile, grace_ms=settings.profile_history
     )
-    scored = transactions.apply(stage("check_travel", scorer.score), stateful=True, metadata=True)
-
-    travel = scored.apply(lambda s: [publishable(a) for a in s.alerts], expand=True)
-    papp.publish(travel, "fraud-alerts", key=_alert_key)
-
-    bursts = (
-        scored.filter(lambda s: s.first_seen)
-        .sliding_window(duration_ms=settings.velocity_window, grace_ms=settings.late_grace)
-        .reduce(reducer=_add_to_burst, initializer=_start_burst)
-        .current()
-    )
-    velocity = bursts.apply(stage("judge_burst", scorer.judge_burst), stateful=True)
-    papp.publish(velocity.filter(lambda a: a is not None).apply(publishable), "fraud-alerts",
-                 key=_alert_key)  # fmt: skip
+    alerts = transactions.apply(stage("score", scorer.score), stateful=True, metadata=True)
+    papp.publish(alerts.apply(lambda found: found, expand=True), "fraud-alerts", key=_alert_key)
 
 
 def main(settings: StreamwiseSettings) -> None:

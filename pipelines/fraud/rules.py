@@ -7,14 +7,14 @@ so a replay of the same events produces the same alerts with the same ids.
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pipelines.common.events import FraudAlert, Severity, Transaction
 from pipelines.fraud.geo import great_circle_km
-from state.cards import CardHistory, Sighting
+from state.cards import CardHistory, Sighting, VelocityLedger
 
 IMPOSSIBLE_TRAVEL = "impossible_travel"
 VELOCITY = "velocity"
@@ -39,6 +39,25 @@ class TravelRule:
             raise ValueError(msg)
         if self.keep_sightings < 1:
             msg = f"keep_sightings must be at least 1, got {self.keep_sightings!r}"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class VelocityRule:
+    """More than ``max_count`` transactions of one card within any ``window_ms`` (event time).
+
+    Windows are closed intervals ``[end - window_ms, end]`` ending at a transaction,
+    as Quix sliding windows are. A transaction more than ``late_grace_ms`` older
+    than the card's newest is too late to be counted.
+    """
+
+    max_count: int = 5
+    window_ms: int = 60_000
+    late_grace_ms: int = 3 * 3600 * 1000
+
+    def __post_init__(self) -> None:
+        if self.max_count < 1 or self.window_ms < 1:
+            msg = f"max_count and window_ms must be positive: {self.max_count}, {self.window_ms}"
             raise ValueError(msg)
 
 
@@ -146,6 +165,60 @@ def travel_alert(
     )
 
 
+def check_velocity(
+    tx: Transaction, ledger: VelocityLedger, rule: VelocityRule
+) -> FraudAlert | None:
+    """Count a new (never seen) transaction; the alert if it completes a new burst.
+
+    A burst alerts once: a window over the limit that starts after the end of the
+    card's last alerted burst. A late transaction also completes windows ending at
+    later transactions, so those are checked too, earliest first.
+    """
+    recent, alerted_until = ledger.load()
+    ts_ms = round(tx.ts.timestamp() * 1000)
+    insort(recent, (ts_ms, tx.txn_id))
+    horizon = recent[-1][0] - rule.window_ms - rule.late_grace_ms
+    recent = [entry for entry in recent if entry[0] >= horizon]
+    burst = first_new_burst(recent, ts_ms, rule, alerted_until) if ts_ms >= horizon else None
+    if burst is None:
+        ledger.save(recent, alerted_until)
+        return None
+    end_ms = burst[-1][0]
+    ledger.save(recent, end_ms)
+    return velocity_alert(
+        tx.card_id,
+        [txn_id for _, txn_id in burst],
+        window_start=_from_ms(end_ms - rule.window_ms),
+        window_end=_from_ms(end_ms),
+        count=len(burst),
+        limit=rule.max_count,
+    )
+
+
+def first_new_burst(
+    recent: Sequence[tuple[int, str]], at_ms: int, rule: VelocityRule, alerted_until: int | None
+) -> list[tuple[int, str]] | None:
+    """The earliest window containing ``at_ms`` that is over the limit and not yet alerted.
+
+    Candidate windows end at each transaction from ``at_ms`` to ``at_ms + window_ms``;
+    ``recent`` is in event-time order. Returns the window's transactions.
+    """
+    first = bisect_left(recent, (at_ms - rule.window_ms, ""))
+    for end in range(bisect_left(recent, (at_ms, "")), len(recent)):
+        end_ms = recent[end][0]
+        if end_ms > at_ms + rule.window_ms:
+            break
+        if end + 1 < len(recent) and recent[end + 1][0] == end_ms:
+            continue  # a window ends after every transaction of its last millisecond
+        start_ms = end_ms - rule.window_ms
+        while recent[first][0] < start_ms:
+            first += 1
+        window = recent[first : end + 1]
+        if len(window) > rule.max_count and (alerted_until is None or start_ms > alerted_until):
+            return list(window)
+    return None
+
+
 def velocity_alert(
     card_id: str,
     txn_ids: Sequence[str],
@@ -180,6 +253,10 @@ def _place(sighting: Sighting) -> dict[str, object]:
         "country": sighting.country,
         "ts": sighting.ts,
     }
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _grouped(value: float) -> str:

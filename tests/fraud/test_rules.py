@@ -6,8 +6,15 @@ import pytest
 
 from pipelines.common.events import Transaction
 from pipelines.fraud.geo import great_circle_km
-from pipelines.fraud.rules import TravelRule, alert_id, check_travel, velocity_alert
-from state.cards import CardHistory
+from pipelines.fraud.rules import (
+    TravelRule,
+    VelocityRule,
+    alert_id,
+    check_travel,
+    check_velocity,
+    velocity_alert,
+)
+from state.cards import CardHistory, VelocityLedger
 
 from .dict_state import DictState
 
@@ -241,8 +248,78 @@ def test_velocity_alert_is_one_per_burst_with_a_readable_reason() -> None:
     assert alert.distance_km is None
 
 
+VELOCITY = VelocityRule(max_count=5, window_ms=60_000, late_grace_ms=3_600_000)
+
+
+def bursts(state: DictState, *deliveries: tuple[str, str]) -> list[list[str]]:
+    """Deliver ``(txn_id, hh:mm:ss)`` in this order; the txn ids of each velocity alert."""
+    ledger = VelocityLedger(state, ttl=TTL)
+    return [
+        alert.txn_ids
+        for txn_id, when in deliveries
+        if (alert := check_velocity(txn(txn_id, at(when), "London"), ledger, VELOCITY))
+    ]
+
+
+def test_six_transactions_in_a_minute_alert_once_with_the_six() -> None:
+    state = DictState()
+    times = ["10:00:00", "10:00:05", "10:00:10", "10:00:15", "10:00:20", "10:00:25", "10:00:30"]
+    found = bursts(state, *[(f"r{i}", when) for i, when in enumerate(times, 1)])
+
+    assert found == [["r1", "r2", "r3", "r4", "r5", "r6"]]
+    assert [key for key, _ in state.writes] == ["velocity"] * len(times)
+    assert {ttl for _, ttl in state.writes} == {TTL}
+
+
+def test_a_burst_after_the_last_one_ended_alerts_again_and_five_never_do() -> None:
+    state = DictState()
+    first = [(f"a{i}", f"10:00:{10 * i:02d}") for i in range(6)]
+    quiet = [("q1", "10:03:00"), ("q2", "10:03:30"), ("q3", "10:04:00")]
+    second = [(f"b{i}", f"11:00:{5 * i:02d}") for i in range(6)]
+
+    found = bursts(state, *first, *quiet, *second)
+
+    assert found == [[a for a, _ in first], [b for b, _ in second]]
+    assert bursts(DictState(), *first[:5]) == []
+
+
+def test_a_late_transaction_completes_the_burst_it_belongs_to() -> None:
+    state = DictState()
+    on_time = [("t1", "10:00:00"), ("t2", "10:00:10"), ("t3", "10:00:20"),
+               ("t4", "10:00:30"), ("t5", "10:00:50")]  # fmt: skip
+    assert bursts(state, *on_time) == []
+
+    [alert] = bursts(state, ("late", "10:00:05"))
+
+    assert alert == ["t1", "late", "t2", "t3", "t4", "t5"]  # event-time order
+
+
+def test_a_transaction_later_than_the_grace_is_not_counted() -> None:
+    state = DictState()
+    recent = [(f"t{i}", f"12:00:{10 * i:02d}") for i in range(5)]
+    assert bursts(state, *recent, ("stale", "10:00:00")) == []
+    stored, _ = VelocityLedger(state, ttl=TTL).load()
+    assert "stale" not in {txn_id for _, txn_id in stored}
+
+
+def test_the_alert_window_ends_at_the_transaction_that_completed_it() -> None:
+    ledger = VelocityLedger(DictState(), ttl=TTL)
+    alerts = [
+        check_velocity(txn(f"r{i}", at(f"10:00:{5 * i:02d}"), "London"), ledger, VELOCITY)
+        for i in range(6)
+    ]
+    alert = alerts[-1]
+    assert alert is not None
+    assert alert.ts == at("10:00:25")
+    assert alert.alert_id == alert_id(
+        "velocity", "card-1", str(int(at("09:59:25").timestamp() * 1000))
+    )
+
+
 def test_rule_rejects_settings_that_cannot_work() -> None:
     with pytest.raises(ValueError, match="keep_sightings must be at least 1, got 0"):
         TravelRule(keep_sightings=0)
     with pytest.raises(ValueError, match="max_speed_kmh must be positive"):
         TravelRule(max_speed_kmh=0)
+    with pytest.raises(ValueError, match="max_count and window_ms must be positive"):
+        VelocityRule(max_count=0)
