@@ -11,6 +11,9 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+from confluent_kafka import Consumer, TopicPartition
+
+from pipelines.common.app import client_config
 from pipelines.common.broker import free_port
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import generate
@@ -50,12 +53,12 @@ def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
             )
         feed(settings, stream, n // 10, n // 3)
 
-        def processed(port: int) -> float:
-            return value(samples(port), "streamwise_messages_in_total", topic=transactions)
-
         for name, port in ports.items():  # the group split the partitions between them
-            wait_for(lambda port=port: processed(port) > 0, timeout_s=60,
+            wait_for(lambda port=port: processed(port, transactions) > 0, timeout_s=60,
                      what=f"replica {name} to process transactions")  # fmt: skip
+        # the victim's per-card state is in its changelog, so the survivor has to restore it
+        wait_for(lambda: changelogged(settings, owned(ports["a"], transactions)), timeout_s=30,
+                 what="replica a to checkpoint per-card state")  # fmt: skip
 
         feed(settings, stream, n // 3, n)
         replicas["a"].send_signal(signal.SIGKILL)
@@ -80,3 +83,35 @@ def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
     assert all(len(values) == 1 for values in by_id.values()), "a replayed alert is identical"
     takeover = logs["b"].read_text()[killed_at:]
     assert "Recovery successful for" in takeover, "the survivor restored state from changelogs"
+
+
+def processed(port: int, topic: str) -> float:
+    """Input messages of ``topic`` through the replica's steps."""
+    return value(samples(port), "streamwise_messages_in_total", topic=topic)
+
+
+def owned(port: int, topic: str) -> list[int]:
+    """The partitions of ``topic`` the replica owns now (it reports a lag for each)."""
+    return [
+        int(dict(labels)["partition"])
+        for (name, labels), _ in samples(port).items()
+        if name == "streamwise_consumer_lag" and dict(labels).get("topic") == topic
+    ]
+
+
+def changelogged(settings: StreamwiseSettings, partitions: list[int]) -> bool:
+    """Whether every one of ``partitions`` has per-card state in its changelog."""
+    consumer = Consumer({**client_config(settings), "group.id": "test-changelog-probe"})
+    try:
+        changelog = next(
+            name
+            for name in consumer.list_topics(timeout=10).topics
+            if name.startswith("changelog__streamwise-fraud")
+            and name.endswith(settings.topic_prefix + "transactions--default")
+        )
+        return bool(partitions) and all(
+            consumer.get_watermark_offsets(TopicPartition(changelog, p), timeout=10)[1] > 0
+            for p in partitions
+        )
+    finally:
+        consumer.close()
