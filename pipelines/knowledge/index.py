@@ -3,11 +3,13 @@
 Two collections. ``kb-chunks`` holds one record per chunk (id ``doc:position:hash``,
 metadata ``doc_id``, ``position``, ``title``). ``kb-documents`` is the manifest: one
 record per document with the version the index has applied, whether it was a
-deletion and the ids of its chunks; its vector is the title's embedding (every
-Chroma record needs one). The manifest is written last, after the chunks, so a
-reader that sees version *v* in it finds every chunk of *v* stored; and readers
-keep only hits listed in it, so a chunk of an older or deleted version is never
-cited, even in the moment between a write and its cleanup.
+deletion and the ids of its chunks. The manifest is only ever read by id, so its
+vector is a fixed unit placeholder (every Chroma record needs one): embedding the
+titles cost the sync model time for vectors nobody searched. The manifest is
+written last, after the chunks, so a reader that sees version *v* in it finds
+every chunk of *v* stored; and readers keep only hits listed in it, so a chunk of
+an older or deleted version is never cited, even in the moment between a write
+and its cleanup.
 
 This is how a separate process (the RAG pipeline) knows what the index holds,
 without reading the sync's private state.
@@ -89,8 +91,8 @@ class KnowledgeIndex:
     def apply(self, plans: Sequence[SyncPlan], embedder: Embedder) -> int:
         """Carry out ``plans`` in stream order; return how many texts were embedded.
 
-        Every text that needs a vector (new chunk content, manifest titles) is embedded
-        in one batched call; moved content reuses its stored vector. The net effect of
+        Every chunk text that needs a vector is embedded in one batched call; moved
+        content reuses its stored vector. The net effect of
         the batch is written as one upsert and one delete of chunks, then the manifest.
         """
         if not plans:
@@ -102,13 +104,13 @@ class KnowledgeIndex:
                 source = plan.reuse.get(chunk.chunk_id)
                 if source is None or source not in stored:
                     needed.append(chunk.text)
-            needed.append(_title_text(plan))
         unique = list(dict.fromkeys(needed))
         by_text = dict(zip(unique, embedder.embed(unique), strict=True))
 
         upserts: dict[str, VectorRecord] = {}
         deletes: set[str] = set()
         manifest: dict[str, VectorRecord] = {}
+        placeholder = manifest_vector(embedder.dimension)
         for plan in plans:
             for chunk in plan.write:
                 source = plan.reuse.get(chunk.chunk_id)
@@ -130,7 +132,7 @@ class KnowledgeIndex:
             applied = plan.applied
             manifest[plan.doc_id] = VectorRecord(
                 id=plan.doc_id,
-                vector=by_text[_title_text(plan)],
+                vector=placeholder,
                 document=applied.title,
                 metadata={
                     "version": applied.version,
@@ -154,5 +156,6 @@ class KnowledgeIndex:
         }
 
 
-def _title_text(plan: SyncPlan) -> str:
-    return plan.applied.title or plan.doc_id
+def manifest_vector(dimension: int) -> list[float]:
+    """The manifest records' vector: a unit vector, valid in any distance space."""
+    return [1.0] + [0.0] * (dimension - 1)

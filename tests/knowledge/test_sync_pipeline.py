@@ -49,7 +49,7 @@ def test_updates_deletes_late_versions_and_replays(
         ("returns", change("returns", 1, "A duplicate v1 with other text.")),
     ])  # fmt: skip
     sink = run_sync(settings)
-    assert sink.embedded == 3  # the changed refunds chunk, and two titles for the manifest
+    assert sink.embedded == 1  # only the changed refunds chunk: the rest is kept or deleted
     second = snapshot(index)
     manifest = index.manifest().documents
     refunds_v3 = manifest["refunds"].chunk_ids
