@@ -31,6 +31,11 @@ from pipelines.knowledge.sync import SyncPlan, plan_change
 from pipelines.knowledge.tokens import token_counter
 from state.documents import DocumentState
 
+COMMIT_INTERVAL_S = 0.25
+"""Checkpoints (and so sink flushes) this often: a burst of changes is consumed in
+milliseconds and then waits for the checkpoint, so a short interval means fresher
+answers and a busier model, while a burst still lands in one batched ``encode``."""
+
 
 class Planner:
     """Turns one change into a sync plan and records the document's new applied state."""
@@ -88,6 +93,6 @@ def build(
 
 def main(settings: StreamwiseSettings) -> None:
     """``streamwise run knowledge``."""
-    papp = make_app("knowledge", settings)
+    papp = make_app("knowledge", settings, commit_interval_s=COMMIT_INTERVAL_S)
     build(papp, KnowledgeSettings())
     papp.run()

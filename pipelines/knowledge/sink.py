@@ -1,4 +1,4 @@
-"""The sink of the knowledge sync: applies batches of sync plans to Chroma.
+"""The sink of the knowledge sync: applies each checkpoint's sync plans to Chroma.
 
 Delivery: at-least-once with an exactly-once effect. Plans are applied at each
 checkpoint, before the sync's state and offsets are committed; every write is an
@@ -11,9 +11,12 @@ change is ever dropped.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from typing import Any
 
-from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
+from quixstreams.models import HeadersTuples
+from quixstreams.sinks import BaseSink, SinkBackpressureError
 
 from models import Embedder
 from pipelines.knowledge.index import KnowledgeIndex
@@ -23,8 +26,14 @@ from state.vectors import VectorStoreUnavailable
 logger = logging.getLogger(__name__)
 
 
-class KnowledgeSink(BatchingSink):
-    """Applies the plans of one checkpoint with one batched embedding call per partition."""
+class KnowledgeSink(BaseSink):
+    """Applies the plans of one checkpoint, from every partition, with one embedding call.
+
+    Quix's ``BatchingSink`` writes partition by partition; documents are keyed by
+    ``doc_id``, so no two partitions hold the same document and their plans can go
+    to Chroma together. One batched ``encode`` over all new texts keeps the model
+    as busy as a raw ``encode`` of the same texts would (measured in ``bench/``).
+    """
 
     def __init__(
         self,
@@ -36,6 +45,7 @@ class KnowledgeSink(BatchingSink):
         super().__init__()
         self._connect, self._embedder, self._backoff_s = connect, embedder, backoff_s
         self._index: KnowledgeIndex | None = None
+        self._pending: list[SyncPlan] = []
         self.embedded = 0
         self.applied = 0
 
@@ -43,13 +53,37 @@ class KnowledgeSink(BatchingSink):
         """Connect to Chroma and fail fast if it is unreachable (called by ``app.run``)."""
         self._index = self._connect()
 
-    def write(self, batch: SinkBatch) -> None:
+    def add(  # noqa: PLR0917 - Quix calls it with these positional arguments
+        self,
+        value: Any,
+        key: Any,
+        timestamp: int,
+        headers: HeadersTuples,
+        topic: str,
+        partition: int,
+        offset: int,
+    ) -> None:
+        self._pending.append(value)
+
+    def flush(self) -> None:
+        """Apply what this checkpoint planned, in stream order per document."""
+        plans, self._pending = self._pending, []
+        if not plans:
+            return
         index = self._index or self._connect()
-        plans: list[SyncPlan] = [item.value for item in batch]
+        started = time.perf_counter()
         try:
-            self.embedded += index.apply(plans, self._embedder)
+            embedded = index.apply(plans, self._embedder)
         except VectorStoreUnavailable as exc:
             logger.warning("chroma unavailable, retry in %ss: %s", self._backoff_s, exc)
             raise SinkBackpressureError(retry_after=self._backoff_s) from exc
+        self.embedded += embedded
         self.applied += len(plans)
-        logger.info("applied %d change(s) from %s[%d]", len(plans), batch.topic, batch.partition)
+        logger.info(
+            "applied %d change(s), embedded %d text(s) in %.2fs",
+            len(plans), embedded, time.perf_counter() - started,
+        )  # fmt: skip
+
+    def on_paused(self) -> None:
+        """Backpressure rewinds the partitions to their last commit: drop what is pending."""
+        self._pending.clear()
