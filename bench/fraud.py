@@ -251,8 +251,8 @@ Goals: throughput ratio at least 0.8 ({"met" if ratio >= 0.8 else "NOT met"}); p
 100 ms at {rate:.0f} tx/s ({"met" if lat_fraud["p99"] < 100 else "NOT met"}).
 The fraud pipeline validates every event against the contract (pydantic), joins the
 customer profile (as-of join, time-aligned consumption of two topics), keeps per-card
-history and a sliding window in RocksDB, and dead-letters poison; the bare app does none
-of that.
+sightings, seen transaction ids and recent transactions (velocity) in RocksDB, and
+dead-letters poison; the bare app does none of that, at about 10 us per message.
 """
     write_section("fraud", body)
     print(body)
