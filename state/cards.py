@@ -53,6 +53,8 @@ class CardHistory:
 
     def __init__(self, state: State[str, Any], ttl: timedelta | None) -> None:
         self._state, self._ttl = state, ttl
+        self._seen: dict[str, bool] = {}
+        """Answers already looked up for this message: asking again costs no state read."""
 
     def sightings(self) -> list[Sighting]:
         """The kept sightings, oldest first in event time."""
@@ -70,11 +72,14 @@ class CardHistory:
 
     def has_seen(self, txn_id: str) -> bool:
         """Whether ``txn_id`` was already processed (a duplicate or a replay)."""
-        return self._state.exists(self._SEEN_PREFIX + txn_id)
+        if txn_id not in self._seen:
+            self._seen[txn_id] = self._state.exists(self._SEEN_PREFIX + txn_id)
+        return self._seen[txn_id]
 
     def mark_seen(self, txn_id: str) -> None:
         """Remember ``txn_id`` until the TTL: one small key each, an O(1) check per message."""
         self._state.set(self._SEEN_PREFIX + txn_id, 1, ttl=self._ttl)
+        self._seen[txn_id] = True
 
 
 class VelocityLedger:
