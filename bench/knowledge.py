@@ -29,7 +29,7 @@ from bench.results import write_section
 from models import Embedder
 from pipelines.common import resources
 from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config, producer_config
+from pipelines.common.app import client_config, pipeline_group, producer_config
 from pipelines.common.broker import embedded_broker
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
@@ -132,7 +132,8 @@ def synced_through_end(settings: StreamwiseSettings) -> Iterator[Callable[[], bo
     from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
 
     topic = settings.topic_prefix + "kb-changes"
-    probe = Consumer({**client_config(settings), "group.id": "streamwise-knowledge"})
+    group = pipeline_group("knowledge", settings.topic_prefix)
+    probe = Consumer({**client_config(settings), "group.id": group})
     partitions = [TopicPartition(topic, p) for p in range(settings.partitions)]
     ends = {tp.partition: probe.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
 

@@ -28,7 +28,7 @@ from confluent_kafka.admin import AdminClient
 from rich.console import Console
 
 from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config, producer_config
+from pipelines.common.app import client_config, pipeline_group, producer_config
 from pipelines.common.broker import process
 from pipelines.common.chroma_server import running_chroma
 from pipelines.common.scenario import Render, Scenario, Send
@@ -255,7 +255,7 @@ def _wait_until_consuming(
     windowed pipelines then see partitions out of event-time order.
     """
     admin = AdminClient(client_config(settings))
-    groups = [f"streamwise-{name}" for name in pipelines]
+    groups = [pipeline_group(name, settings.topic_prefix) for name in pipelines]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         _check_alive(children)

@@ -65,6 +65,17 @@ _VERIFIED: set[frozenset[tuple[str, str]]] = set()
 VERIFY_TIMEOUT_S = 5.0
 
 
+def pipeline_group(pipeline: str, topic_prefix: str = "") -> str:
+    """The pipeline's consumer group, ``streamwise-<pipeline>``, behind the topic prefix.
+
+    Deployments that share a cluster through ``STREAMWISE_TOPIC_PREFIX`` must not share
+    groups: one group across deployments means every restart of one rebalances the
+    others, and a rebalance landing during state recovery stalled a replica (seen in
+    the scale-out test, when the whole suite shared one broker and group).
+    """
+    return f"{topic_prefix}streamwise-{pipeline}"
+
+
 def client_config(settings: StreamwiseSettings) -> dict[str, Any]:
     """librdkafka settings for plain clients (admin, producer, consumer) of this deployment.
 
@@ -239,7 +250,7 @@ def make_app(
     stats = metrics.client_stats_config()
     app = StreamwiseApplication(
         broker_address=ConnectionConfig.from_librdkafka_dict(connection),
-        consumer_group=consumer_group or f"streamwise-{pipeline}",
+        consumer_group=consumer_group or pipeline_group(pipeline, settings.topic_prefix),
         auto_offset_reset="earliest",
         commit_interval=commit_interval_s,
         consumer_poll_timeout=POLL_TIMEOUT_S,

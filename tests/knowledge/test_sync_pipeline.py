@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pipelines.common.app import pipeline_group
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.chunking import hash_of
 from pipelines.knowledge.index import KnowledgeIndex
@@ -65,7 +66,7 @@ def test_updates_deletes_late_versions_and_replays(
     assert set(second) == set(refunds_v3) | set(manifest["returns"].chunk_ids)
 
     # Replay the whole topic on fresh state (a new consumer group): nothing changes.
-    replay = run_sync(settings, group="streamwise-knowledge-replay")
+    replay = run_sync(settings, group=pipeline_group("knowledge-replay", settings.topic_prefix))
     assert (replay.applied, replay.embedded) == (0, 0)
     assert snapshot(index) == second
     assert index.manifest().documents == manifest
