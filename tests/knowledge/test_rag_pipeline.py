@@ -1,7 +1,8 @@
-"""RAG answers on the real broker, embedder, SmolLM2 and embedded Chroma.
+"""RAG answers on the real broker, embedder, SmolLM2 and Chroma (embedded and ``chroma run``).
 
-One module-wide story, run once: documents arrive, questions are answered; then a
-document changes and another is deleted, and the same questions are asked again.
+One module-wide story, run once per Chroma deployment: documents arrive, questions are
+answered; then a document changes and another is deleted, and the same questions are
+asked again.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from typing import Any
 
 import pytest
 
-from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.broker import RunningBroker
 from pipelines.knowledge.postcheck import echoes
 from pipelines.knowledge.prompt import SYSTEM_PROMPT
+from tests.conftest import isolated_settings
 from tests.kafkaio import produce, read
 from tests.knowledge.conftest import change, create_topics, run_rag, run_sync
+from tests.state.conftest import ChromaServer
 
 REFUNDS = "Refunds are paid within {days} days of the returned item reaching our warehouse."
 SHIPPING = "Standard shipping takes 3 to 5 working days. Express shipping arrives the next day."
@@ -31,9 +34,16 @@ def question(qid: str, text: str, **extra: Any) -> tuple[str, dict[str, Any]]:
     return qid, {"question_id": qid, "text": text, "ts": datetime.now(UTC).isoformat(), **extra}
 
 
-@pytest.fixture(scope="module")
-def answers(module_settings: StreamwiseSettings) -> dict[str, dict[str, Any]]:
-    settings = module_settings
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def answers(
+    request: pytest.FixtureRequest,
+    broker: RunningBroker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, dict[str, Any]]:
+    settings = isolated_settings(broker, tmp_path_factory.mktemp("data"))
+    if request.param == "server":
+        server: ChromaServer = request.getfixturevalue("chroma_server")
+        settings = settings.model_copy(update={"chroma_host": server.address})
     create_topics(settings)
     produce(settings, "kb-changes", [
         ("refunds", change("refunds", 1, REFUNDS.format(days=30), title="Refund policy")),
