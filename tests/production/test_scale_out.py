@@ -11,16 +11,17 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
-from pipelines.common.app import client_config
+from pipelines.common.app import client_config, pipeline_group
 from pipelines.common.broker import free_port
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 from tests.fraud.test_restart import feed
 from tests.kafkaio import read
-from tests.processes import start_pipeline, stop, wait_for
+from tests.processes import create_topics, start_pipeline, stop, wait_for
 from tests.production.scrape import get, samples, value
 
 
@@ -30,7 +31,7 @@ def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
     settings = settings.model_copy(update={"partitions": 4})
     stream = generate(n_cards=600, days=3, seed=5)
     n = len(stream.transactions)
-    feed(settings, stream, 0, n // 10)
+    create_topics(settings)
 
     ports = {"a": free_port(), "b": free_port()}
     logs = {name: tmp_path / f"fraud-{name}.log" for name in ports}
@@ -51,7 +52,12 @@ def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
                 timeout_s=90,
                 what=lambda log=log: f"readiness\n{log.read_text()[-2000:]}",
             )
-        feed(settings, stream, n // 10, n // 3)
+        wait_for(lambda: split_between(settings, 2), timeout_s=60,
+                 what="both replicas to own input partitions")  # fmt: skip
+        # Data only once both replicas are in the group: a replica that joins a running
+        # group and must restore its share of state first stalls after restoring it
+        # (quixstreams 3.28.1; see docs/production.md). Taking over after a crash works.
+        feed(settings, stream, 0, n // 3)
 
         for name, port in ports.items():  # the group split the partitions between them
             wait_for(lambda port=port: processed(port, transactions) > 0, timeout_s=60,
@@ -106,7 +112,7 @@ def changelogged(settings: StreamwiseSettings, partitions: list[int]) -> bool:
         changelog = next(
             name
             for name in consumer.list_topics(timeout=10).topics
-            if name.startswith("changelog__streamwise-fraud")
+            if name.startswith("changelog__" + pipeline_group("fraud", settings.topic_prefix))
             and name.endswith(settings.topic_prefix + "transactions--default")
         )
         return bool(partitions) and all(
@@ -115,3 +121,22 @@ def changelogged(settings: StreamwiseSettings, partitions: list[int]) -> bool:
         )
     finally:
         consumer.close()
+
+
+def split_between(settings: StreamwiseSettings, replicas: int) -> bool:
+    """Whether the fraud group is stable with ``replicas`` members, each owning transactions."""
+    group = pipeline_group("fraud", settings.topic_prefix)
+    topic = settings.topic_prefix + "transactions"
+    admin = AdminClient(client_config(settings))
+    try:
+        described = admin.describe_consumer_groups([group], request_timeout=10)[group].result()
+    except KafkaException:
+        return False
+    return (
+        described.state == ConsumerGroupState.STABLE
+        and len(described.members) == replicas
+        and all(
+            any(tp.topic == topic for tp in member.assignment.topic_partitions)
+            for member in described.members
+        )
+    )
