@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pipelines.common.events import FeedbackAlert
-from pipelines.feedback.insights import Aggregate, ms_to_datetime
+from pipelines.feedback.insights import Aggregate, example_ids, ms_to_datetime
 from pipelines.feedback.settings import FeedbackSettings
 
 NEGATIVE_SPIKE = "negative_spike"
@@ -104,7 +104,7 @@ def detect(
                 f"threshold {rules.negative_share:.0%} of at least {rules.negative_min_count})"
             )
             alerts.append(_alert(NEGATIVE_SPIKE, ALL_CATEGORIES, (start_ms, end_ms), [reason],
-                                 agg["negative_examples"]))  # fmt: skip
+                                 example_ids(agg["negative_examples"])))  # fmt: skip
 
     past = history.past_category_counts()[-rules.baseline_windows :]
     if len(past) >= rules.min_baseline_windows:
@@ -121,8 +121,8 @@ def detect(
                 f"over {len(past)} windows (x{n / max(mean, 1.0):.1f}; threshold "
                 f"x{rules.surge_factor:g} and at least {rules.surge_min_count})"
             )
-            alerts.append(_alert(CATEGORY_SURGE, category, (start_ms, end_ms), [reason],
-                                 agg["category_examples"].get(category, [])))  # fmt: skip
+            examples = example_ids(agg["category_examples"].get(category, []))
+            alerts.append(_alert(CATEGORY_SURGE, category, (start_ms, end_ms), [reason], examples))
 
     history.record(start_ms, agg["categories"], now_open, keep=rules.baseline_windows)
     return alerts

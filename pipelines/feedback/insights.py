@@ -7,6 +7,7 @@ alert rules, which also need example ids per category and of negative items.
 
 from __future__ import annotations
 
+from bisect import insort
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,12 +58,25 @@ def add(agg: Aggregate, item: EnrichedFeedback) -> Aggregate:
     if len(agg["phrases"]) > MAX_DISTINCT_PHRASES:
         agg["phrases"] = {p: n for p, n in agg["phrases"].items() if n > 1}
     _bump(agg["sources"], item.source)
-    examples = agg["category_examples"].setdefault(item.category, [])
-    if len(examples) < KEEP_EXAMPLES:
-        examples.append(item.feedback_id)
-    if item.sentiment == "negative" and len(agg["negative_examples"]) < KEEP_EXAMPLES:
-        agg["negative_examples"].append(item.feedback_id)
+    _keep_earliest(agg["category_examples"].setdefault(item.category, []), item)
+    if item.sentiment == "negative":
+        _keep_earliest(agg["negative_examples"], item)
     return agg
+
+
+def _keep_earliest(examples: list[list[Any]], item: EnrichedFeedback) -> None:
+    """Keep the ``KEEP_EXAMPLES`` earliest items in event time as ``[ts_ms, id]`` (ties by id).
+
+    Partitions deliver a window's items in no fixed order, so keeping the first ones to
+    arrive would give a replay different examples; the earliest are the same every time.
+    """
+    insort(examples, [round(item.ts.timestamp() * 1000), item.feedback_id])
+    del examples[KEEP_EXAMPLES:]
+
+
+def example_ids(examples: list[list[Any]]) -> list[str]:
+    """The feedback ids of kept examples, earliest first."""
+    return [str(feedback_id) for _, feedback_id in examples]
 
 
 def _top(counts: dict[str, int], field: str) -> list[dict[str, Any]]:

@@ -228,3 +228,17 @@ def test_train_and_dev_splits_are_disjoint_and_cover_the_corpus() -> None:
     assert not {i.item_id for i in train} & {i.item_id for i in dev}
     assert len(train) + len(dev) == 4200
     assert 0.15 < len(dev) / 4200 < 0.25
+
+
+def test_examples_are_the_earliest_in_event_time_whatever_the_arrival_order() -> None:
+    items = [
+        enriched(f"x{i}", "negative", "billing").model_copy(
+            update={"ts": T0 + timedelta(seconds=i)}
+        )
+        for i in range(7)
+    ]
+    arrival = [items[6], items[3], items[0], items[5], items[1], items[4], items[2]]
+    agg = window(*arrival)
+    expected = [f"x{i}" for i in range(insights.KEEP_EXAMPLES)]
+    assert insights.example_ids(agg["category_examples"]["billing"]) == expected
+    assert insights.example_ids(agg["negative_examples"]) == expected
