@@ -70,8 +70,7 @@ def pipeline_group(pipeline: str, topic_prefix: str = "") -> str:
 
     Deployments that share a cluster through ``STREAMWISE_TOPIC_PREFIX`` must not share
     groups: one group across deployments means every restart of one rebalances the
-    others, and a rebalance landing during state recovery stalled a replica (seen in
-    the scale-out test, when the whole suite shared one broker and group).
+    others (the test suite, one broker for every test, was such a cluster).
     """
     return f"{topic_prefix}streamwise-{pipeline}"
 

@@ -17,8 +17,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
+from pipelines.common.epoch import from_ms
 from pipelines.common.events import FeedbackAlert
-from pipelines.feedback.insights import Aggregate, example_ids, ms_to_datetime
+from pipelines.feedback.insights import Aggregate, example_ids
 from pipelines.feedback.settings import FeedbackSettings
 
 NEGATIVE_SPIKE = "negative_spike"
@@ -74,8 +75,8 @@ def _alert(
     return FeedbackAlert(
         alert_id=alert_id(kind, category, start_ms),
         kind=kind,
-        window_start=ms_to_datetime(start_ms),
-        window_end=ms_to_datetime(end_ms),
+        window_start=from_ms(start_ms),
+        window_end=from_ms(end_ms),
         category=category,
         reasons=reasons,
         examples=examples,

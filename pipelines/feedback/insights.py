@@ -8,9 +8,9 @@ alert rules, which also need example ids per category and of negative items.
 from __future__ import annotations
 
 from bisect import insort
-from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.common.epoch import from_ms, to_ms
 from pipelines.common.events import EnrichedFeedback, FeedbackInsight
 
 Aggregate = dict[str, Any]
@@ -70,7 +70,7 @@ def _keep_earliest(examples: list[list[Any]], item: EnrichedFeedback) -> None:
     Partitions deliver a window's items in no fixed order, so keeping the first ones to
     arrive would give a replay different examples; the earliest are the same every time.
     """
-    insort(examples, [round(item.ts.timestamp() * 1000), item.feedback_id])
+    insort(examples, [to_ms(item.ts), item.feedback_id])
     del examples[KEEP_EXAMPLES:]
 
 
@@ -85,15 +85,11 @@ def _top(counts: dict[str, int], field: str) -> list[dict[str, Any]]:
     return [{field: name, "count": count} for name, count in ranked]
 
 
-def ms_to_datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
 def summarize(agg: Aggregate, start_ms: int, end_ms: int) -> FeedbackInsight:
     rating_count = agg["rating_count"]
     return FeedbackInsight(
-        window_start=ms_to_datetime(start_ms),
-        window_end=ms_to_datetime(end_ms),
+        window_start=from_ms(start_ms),
+        window_end=from_ms(end_ms),
         count=agg["count"],
         sentiment_counts={
             s: agg["sentiments"].get(s, 0) for s in ("positive", "neutral", "negative")

@@ -6,19 +6,20 @@ undecodable / invalid / failing --> fraud-dlq
 Every time is event time (``ts``): late events are compared with their true
 neighbours, duplicates are recognised by ``txn_id``, and alert ids depend only on
 the evidence, so a replay or restart re-emits identical alerts. Both rules run in
-one stateful step, reading and writing each card's state once per transaction: a
-Quix sliding window would keep the same facts in many more state writes.
+one stateful step (a few small reads and writes of the card's state per transaction):
+a Quix sliding window beside it kept the same facts in many more state writes and
+measured a third of the throughput (bench/fraud).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from quixstreams.state import State
 
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
+from pipelines.common.epoch import duration_ms
 from pipelines.common.events import Customer, FraudAlert, Transaction
 from pipelines.common.pii import mask_pans
 from pipelines.common.serialization import PoisonMessage
@@ -58,8 +59,8 @@ class FraudScorer:
         )
         self._velocity = VelocityRule(
             max_count=settings.velocity_max,
-            window_ms=_ms(settings.velocity_window),
-            late_grace_ms=_ms(settings.late_grace),
+            window_ms=duration_ms(settings.velocity_window),
+            late_grace_ms=duration_ms(settings.late_grace),
         )
 
     def score(
@@ -86,10 +87,6 @@ class FraudScorer:
             customer = profile_of(profile)
             alerts = [publishable(apply_profile(alert, customer)) for alert in alerts]
         return alerts
-
-
-def _ms(duration: timedelta) -> int:
-    return round(duration.total_seconds() * 1000)
 
 
 def _alert_key(alert: FraudAlert) -> str:

@@ -10,8 +10,9 @@ import hashlib
 from bisect import bisect_left, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from pipelines.common.epoch import from_ms, to_ms
 from pipelines.common.events import FraudAlert, Severity, Transaction
 from pipelines.fraud.geo import great_circle_km
 from state.cards import CardHistory, Sighting, VelocityLedger
@@ -175,7 +176,7 @@ def check_velocity(
     later transactions, so those are checked too, earliest first.
     """
     recent, alerted_until = ledger.load()
-    ts_ms = round(tx.ts.timestamp() * 1000)
+    ts_ms = to_ms(tx.ts)
     insort(recent, (ts_ms, tx.txn_id))
     horizon = recent[-1][0] - rule.window_ms - rule.late_grace_ms
     recent = [entry for entry in recent if entry[0] >= horizon]
@@ -188,8 +189,8 @@ def check_velocity(
     return velocity_alert(
         tx.card_id,
         [txn_id for _, txn_id in burst],
-        window_start=_from_ms(end_ms - rule.window_ms),
-        window_end=_from_ms(end_ms),
+        window_start=from_ms(end_ms - rule.window_ms),
+        window_end=from_ms(end_ms),
         count=len(burst),
         limit=rule.max_count,
     )
@@ -233,7 +234,7 @@ def velocity_alert(
     The id depends on the card and the window start only, so a burst is one
     alert however often the window is re-emitted or replayed.
     """
-    start_ms = round(window_start.timestamp() * 1000)
+    start_ms = to_ms(window_start)
     window_s = (window_end - window_start).total_seconds()
     return FraudAlert(
         alert_id=alert_id(VELOCITY, card_id, str(start_ms)),
@@ -253,10 +254,6 @@ def _place(sighting: Sighting) -> dict[str, object]:
         "country": sighting.country,
         "ts": sighting.ts,
     }
-
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _grouped(value: float) -> str:

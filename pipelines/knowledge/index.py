@@ -92,8 +92,8 @@ class KnowledgeIndex:
         """Carry out ``plans`` in stream order; return how many texts were embedded.
 
         Every chunk text that needs a vector is embedded in one batched call; moved
-        content reuses its stored vector. The net effect of
-        the batch is written as one upsert and one delete of chunks, then the manifest.
+        content reuses its stored vector. The net effect of the batch is written as one
+        upsert and one delete of chunks, then the manifest.
         """
         if not plans:
             return 0
