@@ -27,6 +27,7 @@ from pipelines.common.admin import ensure_topics
 from pipelines.common.broker.tansu import TANSU_PRODUCER_CONFIG
 from pipelines.common.dlq import DeadLetters
 from pipelines.common.metrics import PipelineMetrics, serving
+from pipelines.common.origin import without_origin
 from pipelines.common.settings import StreamwiseSettings, kafka_client_config
 from pipelines.common.topics import all_topics, dlq_name, quix_topic, spec
 
@@ -207,9 +208,10 @@ class PipelineApp:
         Records keep their event time in the payload (``ts``); the Kafka timestamp
         of an output is when it was produced. Brokers reject timestamps too far in
         the future (Kafka 4: one hour by default), so stamping outputs with a
-        skewed event time would turn one bad clock into a crashed pipeline.
+        skewed event time would turn one bad clock into a crashed pipeline. The
+        internal origin headers of a repartitioned message stay inside the pipeline.
         """
-        stamped = sdf.set_timestamp(_processing_time_ms)
+        stamped = sdf.set_timestamp(_processing_time_ms).set_headers(without_origin)
         return stamped.to_topic(self.topic(name), key=key)
 
     def run(self) -> None:

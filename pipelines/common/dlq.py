@@ -2,10 +2,11 @@
 
 A poison message (undecodable bytes, an event that breaks the contract, a stage
 that keeps failing) goes to ``<pipeline>-dlq`` with its original key, value and
-headers plus headers naming the error, the stage and where it came from; the
-pipeline moves on. An outage (broker, model server, Chroma) is not poison: the
-stage backs off and retries, and if the outage outlasts its budget the pipeline
-stops without committing, so a restart picks the message up again.
+headers plus headers naming the error, the stage and where it came from (the input
+topic, also after a repartition); the pipeline moves on. An outage (broker, model
+server, Chroma) is not poison: the stage backs off and retries, and if the outage
+outlasts its budget the pipeline stops without committing, so a restart picks the
+message up again.
 
 DLQ writes are flushed before the callback returns, so they land before the
 source offset is committed (at-least-once; a crash in between can write a
@@ -27,6 +28,7 @@ from quixstreams.kafka.exceptions import BaseKafkaException
 from quixstreams.models import Row
 
 from models.errors import ModelUnavailable
+from pipelines.common.origin import split_origin
 from pipelines.common.serialization import encode_json, original_bytes
 from state.vectors import VectorStoreUnavailable
 
@@ -185,7 +187,15 @@ class DeadLetters:
         source: tuple[str, int, int],
         details: dict[str, str] | None = None,
     ) -> None:
-        """Write one dead letter and wait until the broker has it."""
+        """Write one dead letter and wait until the broker has it.
+
+        A message that went through a repartition carries its origin in its headers
+        (``origin.py``): the dead letter gets that original key and source instead of
+        the repartition topic's.
+        """
+        origin, headers = split_origin(headers)
+        if origin is not None:
+            key, source = origin.key, (origin.topic, origin.partition, origin.offset)
         topic, partition, offset = source
         ours = {
             "error": error,

@@ -9,10 +9,10 @@ undecodable / invalid / stamped in the future / analysis failing its retries -->
 Repartitioning by the hash of the masked text puts every copy of a text on the same
 state key, so a duplicate (any feedback id) or a replay reads the cached analysis
 instead of calling the model again. The repartition topic carries the original bytes,
-so a dead letter after it still holds exactly what the producer sent; its key is the text
-hash and its source the repartition topic (the ``feedback_id`` in the value is the
-producer's key, as the contract keys ``feedback``). Like the source topic, that internal
-topic holds unmasked text; everything the pipeline publishes or stores is masked.
+and the original key and position in headers (``origin.py``), so a dead letter after it
+holds exactly what the producer sent, under the producer's key and naming the
+``feedback`` partition and offset. Like the source topic, that internal topic holds
+unmasked text; everything the pipeline publishes or stores is masked.
 
 Insights read the published ``feedback-enriched`` topic, as any other consumer would, all
 in one group. Kafka orders partitions, not topics, so items reach that group only roughly
@@ -36,6 +36,7 @@ from pipelines.common import resources
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import EnrichedFeedback, Feedback, FeedbackAlert, FeedbackInsight
+from pipelines.common.origin import stamp_origin
 from pipelines.common.serialization import (
     EventDeserializer,
     JsonSerializer,
@@ -96,6 +97,7 @@ def build(
     by_text = (
         app.dataframe(papp.topic("feedback"))
         .apply(stage("check_clock", on_time))
+        .set_headers(stamp_origin)
         .group_by(
             text_key,
             name="text",

@@ -19,6 +19,7 @@ from pipelines.common import resources
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import Answer, Customer, Question
+from pipelines.common.origin import stamp_origin
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.answering import Answerer
 from pipelines.knowledge.index import KnowledgeIndex
@@ -57,6 +58,7 @@ def build(papp: PipelineApp, answerer: Answerer) -> None:
     joined = (
         questions.filter(lambda q: q.customer_id is not None)
         .apply(Question.to_json_dict)
+        .set_headers(stamp_origin)
         .group_by(_customer_id, name="customer_id")
         .join_asof(profiles, how="left", on_merge=with_profile)
     )

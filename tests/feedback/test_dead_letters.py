@@ -13,9 +13,7 @@ import pytest
 
 from models import LlamaCppChat, OllamaChat, Retry
 from pipelines.common.app import make_app
-from pipelines.common.events import Feedback
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.enrich import text_key
 from pipelines.feedback.llm_analyzer import LlmAnalyzer
 from pipelines.feedback.pipeline import build
 from pipelines.feedback.settings import FeedbackSettings
@@ -69,9 +67,17 @@ def test_schema_breaking_answer_lands_in_the_dlq_with_raw_output(
     assert enriched.json()["category"] in feedback.categories
 
     [dead] = read(settings, "feedback-dlq", until=lambda r: len(r) >= 1, idle_s=1)
-    assert dead.key == text_key(Feedback.model_validate(poison)).encode()
-    assert "--text" in dead.header("streamwise.source.topic")  # the repartition by text
-    assert dead.json() == poison  # the producer's bytes, untouched, after repartitioning
+    [sent] = [r for r in read(settings, "feedback", until=lambda r: len(r) >= 2) if r.key == b"p1"]
+    # After the repartition by text hash, still the producer's key, bytes and position:
+    assert dead.key == b"p1"
+    assert dead.json() == poison
+    assert dead.header("streamwise.source.topic") == settings.topic_prefix + "feedback"
+    assert int(dead.header("streamwise.source.partition")) == sent.partition
+    assert int(dead.header("streamwise.source.offset")) == sent.offset
+    internal = [
+        n for r in (dead, enriched) for n in r.headers if n.startswith("streamwise.origin.")
+    ]
+    assert not internal  # the origin headers stay inside the pipeline
     assert dead.header("streamwise.stage") == "analyze"
     assert dead.header("streamwise.error").startswith("ModelOutputInvalid")
     assert dead.header("streamwise.detail.raw") == GARBAGE
