@@ -32,7 +32,7 @@ import torch
 from confluent_kafka import Consumer, Producer
 
 from bench import feedback_quality
-from bench.results import write_section
+from bench.results import percentile, write_section
 from pipelines.common import resources
 from pipelines.common.app import client_config, make_app, producer_config
 from pipelines.common.broker import embedded_broker
@@ -47,11 +47,6 @@ from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def deployment(broker: str, root: Path, name: str) -> StreamwiseSettings:

@@ -19,13 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.kb_dataset import FaqEntry, load_faq
-from bench.results import write_section
+from bench.results import percentile, write_section
 from models import Embedder
 from pipelines.common import resources
 from pipelines.common.admin import ensure_topics
@@ -45,11 +45,6 @@ from pipelines.knowledge.tokens import token_counter
 STREAMWISE = Path(sys.executable).with_name("streamwise")
 LOGS = Path(tempfile.gettempdir()) / "streamwise-bench-knowledge"  # kept after the run
 SYNC_ROUNDS = 3
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -6,11 +6,18 @@ import os
 import platform
 import re
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 _HEADER = "# Benchmark results\n\nWritten by `make bench`; each section by its own benchmark.\n"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The value at quantile ``q`` (0..1) of ``values``, nearest rank (no interpolation)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def machine_notes() -> str:
