@@ -4,6 +4,7 @@ Importing this package is cheap: torch, sentence-transformers, llama.cpp and the
 client load only when an adapter is built. Nothing here knows about Kafka or Quix.
 """
 
+from models.adapters import LowRankAdapter
 from models.embeddings import (
     DEFAULT_EMBED_MODEL_ID,
     Embedder,
@@ -31,6 +32,7 @@ __all__ = [
     "Embedder",
     "JsonObject",
     "LlamaCppChat",
+    "LowRankAdapter",
     "ModelConfigError",
     "ModelError",
     "ModelOutputInvalid",

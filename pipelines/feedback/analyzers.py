@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from models import Embedder, SentenceTransformerEmbedder
+from models import Embedder, LowRankAdapter, SentenceTransformerEmbedder
 from pipelines.common import resources
 from pipelines.common.metrics import MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.analysis import Analyzer
 from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
-from pipelines.feedback.head import SentimentHead
+from pipelines.feedback.head import ADAPTER_PATH, SentimentClassifier, SentimentHead
 from pipelines.feedback.hybrid_analyzer import HybridAnalyzer
 from pipelines.feedback.llm_analyzer import LlmAnalyzer
 from pipelines.feedback.settings import FeedbackSettings
@@ -28,12 +28,23 @@ def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) 
     )
 
 
+def sentiment_classifier(feedback: FeedbackSettings) -> SentimentClassifier:
+    """The shipped classifier: MiniLM with the sentiment adapter merged in, then the head.
+
+    Always the MiniLM it was trained on, whatever ``STREAMWISE_EMBED_MODEL`` gives the
+    vectors for search and categories.
+    """
+    adapter = LowRankAdapter.load(ADAPTER_PATH)
+    tuned = SentenceTransformerEmbedder(threads=feedback.model_threads, adapter=adapter)
+    return SentimentClassifier(MeteredEmbedder(tuned), SentimentHead.load())
+
+
 def embedding_analyzer(
     settings: StreamwiseSettings, feedback: FeedbackSettings
 ) -> EmbeddingAnalyzer:
     return EmbeddingAnalyzer(
         pipeline_embedder(settings, feedback),
-        SentimentHead.load(),
+        sentiment_classifier(feedback),
         feedback.taxonomy,
         min_similarity=feedback.category_min_similarity,
         max_key_phrases=feedback.max_key_phrases,

@@ -1,7 +1,8 @@
-"""The embedding analyzer: one batched embedding call per item, then plain vector arithmetic.
+"""The embedding analyzer: two embedding calls per item, then plain vector arithmetic.
 
-* sentiment: the trained linear head over the text's embedding and lexicon scores; the score is
-  P(positive) - P(negative), so it lies in -1..1 and is near 0 when the head hesitates;
+* sentiment: the trained classifier (MiniLM tuned for sentiment, a linear head over its
+  vector and lexicon scores); the score is P(positive) - P(negative), so it lies in
+  -1..1 and is near 0 when the classifier hesitates;
 * category: the taxonomy category with a describing phrase most similar to the text,
   or ``other`` below ``min_similarity``;
 * key phrases: candidate phrases ranked by similarity to the whole text, diversified
@@ -19,11 +20,11 @@ import numpy as np
 
 from models import Embedder
 from pipelines.feedback.analysis import Analysis
-from pipelines.feedback.head import Floats, SentimentHead
+from pipelines.feedback.head import Floats, SentimentClassifier
 from pipelines.feedback.phrases import candidates
 from pipelines.feedback.settings import FALLBACK_CATEGORY
 
-VERSION = 2
+VERSION = 3
 MMR_RELEVANCE = 0.7
 SCORE_DECIMALS = 3
 
@@ -34,14 +35,13 @@ class EmbeddingAnalyzer:
     def __init__(
         self,
         embedder: Embedder,
-        head: SentimentHead,
+        sentiment: SentimentClassifier,
         taxonomy: dict[str, list[str]],
         *,
         min_similarity: float,
         max_key_phrases: int,
     ) -> None:
-        head.check_model(embedder.model_id)
-        self._embedder, self._head = embedder, head
+        self._embedder, self._sentiment = embedder, sentiment
         self._min_similarity, self._max_key_phrases = min_similarity, max_key_phrases
         self._owners = [name for name, phrases in taxonomy.items() for _ in phrases]
         self._described = np.asarray(
@@ -49,15 +49,19 @@ class EmbeddingAnalyzer:
         )
         config = json.dumps([taxonomy, min_similarity, max_key_phrases], sort_keys=True)
         digest = hashlib.sha256(config.encode()).hexdigest()[:8]
-        self.model_id = f"embedding:{embedder.model_id}+head-{head.version}"
+        self.model_id = f"embedding:{embedder.model_id}+sentiment-{sentiment.version}"
         self.identity = f"embedding-v{VERSION}:{digest}:{self.model_id}"
 
     def analyze(self, text: str) -> Analysis:
+        return self.analyze_with_confidence(text)[0]
+
+    def analyze_with_confidence(self, text: str) -> tuple[Analysis, float]:
+        """The analysis and the classifier's top class probability (the hybrid uses it)."""
         phrases = candidates(text)
         vectors = np.asarray(self._embedder.embed([text, *phrases]))
         vector = vectors[0]
-        probs = self._head.probabilities(vectors[:1], [text])[0]
-        return Analysis(
+        [probs] = self._sentiment.probabilities([text])
+        analysis = Analysis(
             sentiment=max(probs, key=lambda label: probs[label]),
             sentiment_score=round(probs["positive"] - probs["negative"], SCORE_DECIMALS),
             key_phrases=tuple(self._rank_phrases(vector, phrases, vectors[1:])),
@@ -65,10 +69,7 @@ class EmbeddingAnalyzer:
             model=self.model_id,
             vector=tuple(float(x) for x in vector),
         )
-
-    def sentiment_confidence(self, vector: Floats, text: str) -> float:
-        """The head's top class probability: how sure the sentiment is (hybrid uses it)."""
-        return max(self._head.probabilities(vector.reshape(1, -1), [text])[0].values())
+        return analysis, max(probs.values())
 
     def _category(self, vector: Floats) -> str:
         similarities = self._described @ vector

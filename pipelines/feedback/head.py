@@ -1,13 +1,13 @@
-"""The sentiment head: a linear softmax layer over sentence embeddings plus VADER's scores.
+"""The sentiment classifier: MiniLM tuned for sentiment, then a linear softmax head.
 
-Trained by ``python -m pipelines.feedback.train_head`` on public human-rated snippets
-(see ``labeled.py``); inference is one matrix product in numpy, so the runtime needs
-neither scikit-learn nor the training data. The features are the text's embedding
-followed by the four scores of the VADER lexicon (neg, neu, pos, compound): the lexicon
-knows words like "refund" or "friendly" that the embedding's general training data
-under-weights, and on held-out data the combination beats either alone. The head only
-makes sense on vectors from the model it was trained on, so it records that model's id
-and refuses any other.
+Both parts are trained together by ``python -m pipelines.feedback.train_sentiment`` on
+public human-rated snippets (see ``labeled.py``) and ship as two small files: the
+encoder's low-rank adapter (``sentiment_adapter.npz``, merged into a copy of MiniLM at
+load time) and the head (``sentiment_head.json``). The head's features are the tuned
+embedding followed by the four scores of the VADER lexicon (neg, neu, pos, compound);
+inference is one matrix product in numpy, so the runtime needs neither the training
+code nor its data. The head only makes sense on vectors from the model it was trained
+on, so it records that model's id (the adapter's digest included) and refuses any other.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from models import Embedder
+
 HEAD_PATH = Path(__file__).with_name("sentiment_head.json")
+ADAPTER_PATH = Path(__file__).with_name("sentiment_adapter.npz")
 
 Floats = npt.NDArray[np.float64]
 
@@ -97,7 +100,7 @@ class SentimentHead:
             msg = (
                 f"the sentiment head was trained on {self.embed_model_id!r} vectors, but the "
                 f"embedder is {embed_model_id!r}: retrain it with "
-                "'python -m pipelines.feedback.train_head' for that model"
+                "'python -m pipelines.feedback.train_sentiment' for that model"
             )
             raise HeadMismatch(msg)
 
@@ -121,3 +124,17 @@ class SentimentHead:
             embed_model_id=payload["embed_model_id"],
             metadata=payload.get("metadata", {}),
         )
+
+
+class SentimentClassifier:
+    """Texts in, class probabilities out: the tuned encoder, then the head on its vectors."""
+
+    def __init__(self, embedder: Embedder, head: SentimentHead) -> None:
+        head.check_model(embedder.model_id)
+        self._embedder, self._head = embedder, head
+        digest = hashlib.sha256(f"{embedder.model_id}+{head.version}".encode())
+        self.version = digest.hexdigest()[:12]
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """One ``{label: probability}`` per text."""
+        return self._head.probabilities(self._embedder.embed(texts), texts)

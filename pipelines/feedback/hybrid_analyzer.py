@@ -1,7 +1,7 @@
-"""The hybrid analyzer: embeddings for everything, the LLM only where the head hesitates.
+"""The hybrid analyzer: embeddings for everything, the LLM only where sentiment is unsure.
 
 Category and key phrases always come from the embedding analyzer (cheap, and better
-than a small LLM at both). Sentiment comes from the trained head unless its top
+than a small LLM at both). Sentiment comes from the trained classifier unless its top
 probability is below ``confidence``; then the LLM's sentiment is used. With a strong
 model behind Ollama this spends LLM time only on the hard items.
 """
@@ -9,8 +9,6 @@ model behind Ollama this spends LLM time only on the hard items.
 from __future__ import annotations
 
 import dataclasses
-
-import numpy as np
 
 from pipelines.feedback.analysis import Analysis
 from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
@@ -26,11 +24,8 @@ class HybridAnalyzer:
         self.identity = f"hybrid@{confidence}:{embedding.identity}:{llm.sentiment_identity}"
 
     def analyze(self, text: str) -> Analysis:
-        base = self._embedding.analyze(text)
-        if base.vector is None:
-            msg = "the embedding analyzer returned no vector"
-            raise RuntimeError(msg)
-        if self._embedding.sentiment_confidence(np.asarray(base.vector), text) >= self._confidence:
+        base, confidence = self._embedding.analyze_with_confidence(text)
+        if confidence >= self._confidence:
             return dataclasses.replace(base, model=self.model_id)
         sentiment, score = self._llm.sentiment(text)
         return dataclasses.replace(

