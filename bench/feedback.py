@@ -193,7 +193,8 @@ alone on torch's default threads, measured once) it is
 {pipeline_rate / alone_default["items_per_s"]:.2f}. One torch thread is the pipeline's
 default because inside the app the model shares 2 cores with librdkafka, the broker and
 Chroma, and OpenMP's spinning workers then cost more than they give: when this default
-was chosen (2026-11-22, same machine) the pipeline drained 16.1 items/s on torch's
+was chosen (2026-11-22, an Intel Xeon of 2 cores, the analyzer before its sentiment
+adapter) the pipeline drained 16.1 items/s on torch's
 default threads, 0.45 of the analyzer alone on them (35.5), against about 21 on one
 thread. Load average
 {load_before:.1f} at the start and {load_after:.1f} at the end of the run on 2 cores: other
