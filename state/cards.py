@@ -6,6 +6,7 @@ state with orjson and hands back exactly what it stored.
 
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,12 +54,16 @@ class CardHistory:
 
     def __init__(self, state: State[str, Any], ttl: timedelta | None) -> None:
         self._state, self._ttl = state, ttl
+        # What this message already read: asking again costs no state read or decoding.
         self._seen: dict[str, bool] = {}
-        """Answers already looked up for this message: asking again costs no state read."""
+        self._sightings: tuple[Sighting, ...] | None = None
 
-    def sightings(self) -> list[Sighting]:
+    def sightings(self) -> tuple[Sighting, ...]:
         """The kept sightings, oldest first in event time."""
-        return [Sighting.from_json(raw) for raw in self._state.get(self._SIGHTINGS, [])]
+        if self._sightings is None:
+            stored = self._state.get(self._SIGHTINGS, [])
+            self._sightings = tuple(Sighting.from_json(raw) for raw in stored)
+        return self._sightings
 
     def remember(self, sighting: Sighting, keep: int) -> None:
         """Add ``sighting`` in event-time order and keep the ``keep`` latest.
@@ -66,9 +71,10 @@ class CardHistory:
         A late sighting older than everything kept is dropped: it has no
         neighbours left to be compared with.
         """
-        kept = sorted([*self.sightings(), sighting], key=lambda s: s.order_key)
-        kept = kept[max(len(kept) - keep, 0) :]
-        self._state.set(self._SIGHTINGS, [s.to_json() for s in kept], ttl=self._ttl)
+        kept = list(self.sightings())
+        insort(kept, sighting, key=lambda s: s.order_key)
+        self._sightings = tuple(kept[max(len(kept) - keep, 0) :])
+        self._state.set(self._SIGHTINGS, [s.to_json() for s in self._sightings], ttl=self._ttl)
 
     def has_seen(self, txn_id: str) -> bool:
         """Whether ``txn_id`` was already processed (a duplicate or a replay)."""
