@@ -65,8 +65,8 @@ def chroma_server(settings: StreamwiseSettings, logs: Path) -> Iterator[str]:
     if settings.chroma_host:
         yield settings.chroma_host
         return
-    with running_chroma(settings.data_dir / "chroma", logs / "chroma.log") as host:
-        yield host
+    with running_chroma(settings.data_dir / "chroma", logs / "chroma.log") as server:
+        yield server.address
 
 
 class LiveView:

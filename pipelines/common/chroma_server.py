@@ -6,10 +6,12 @@ pipelines (and the dashboard) share a store on one machine, they need a server.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,9 +23,22 @@ class ChromaServerError(RuntimeError):
     """The local Chroma server did not start."""
 
 
+@dataclass(frozen=True)
+class ChromaServer:
+    """A running ``chroma run``: its ``host:port`` and its process (the leader of its group)."""
+
+    address: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def running_chroma(path: Path, log_path: Path, *, ready_within_s: float = 60.0) -> Iterator[str]:
-    """Serve the Chroma data in ``path`` on a free port; yields ``host:port`` once it answers."""
+def running_chroma(
+    path: Path, log_path: Path, *, ready_within_s: float = 60.0
+) -> Iterator[ChromaServer]:
+    """Serve the Chroma data in ``path`` on a free port, until the block ends.
+
+    Yields once the server answers its heartbeat; stops its whole process group after.
+    """
     port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     child = process.spawn(
@@ -45,6 +60,6 @@ def running_chroma(path: Path, log_path: Path, *, ready_within_s: float = 60.0) 
                     msg = f"chroma did not answer within {ready_within_s:.0f}s: {exc}"
                     raise ChromaServerError(msg) from exc
                 time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
+        yield ChromaServer(address=f"127.0.0.1:{port}", process=child)
     finally:
         process.stop(child)

@@ -9,13 +9,14 @@ import pytest
 
 from pipelines.common.admin import ensure_topics
 from pipelines.common.app import client_config, make_app
+from pipelines.common.chroma_server import ChromaServer
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
 from pipelines.knowledge import pipeline, rag
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.settings import KnowledgeSettings
 from pipelines.knowledge.sink import KnowledgeSink
-from tests.state.conftest import ChromaServer, chroma_server
+from tests.state.conftest import chroma_server
 
 __all__ = ["chroma_server"]
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from pipelines.common.broker import RunningBroker
+from pipelines.common.chroma_server import ChromaServer
 from pipelines.knowledge.postcheck import echoes
 from pipelines.knowledge.prompt import SYSTEM_PROMPT
 from tests.conftest import isolated_settings
 from tests.kafkaio import produce, read
 from tests.knowledge.conftest import change, create_topics, run_rag, run_sync
-from tests.state.conftest import ChromaServer
 
 REFUNDS = "Refunds are paid within {days} days of the returned item reaching our warehouse."
 SHIPPING = "Standard shipping takes 3 to 5 working days. Express shipping arrives the next day."

@@ -7,98 +7,22 @@ server, because both are deployments users run.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-import httpx
 import pytest
 from chromadb.api import ClientAPI
 
+from pipelines.common.broker import free_port
+from pipelines.common.chroma_server import ChromaServer, running_chroma
 from state.vectors import connect_chroma
 
-CHROMA_CLI = Path(sys.executable).with_name("chroma")
 
-
-@dataclass(frozen=True)
-class ChromaServer:
-    """A running ``chroma run`` process; ``address`` is ``host:port``."""
-
-    address: str
-    process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound once by the OS, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def running_chroma_server(root: Path, ready_within_s: float = 60.0) -> Iterator[ChromaServer]:
-    """Start ``chroma run`` on a free port, wait for its heartbeat, stop its process group after."""
-    port = free_port()
-    log_path = root / "chroma-server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                CHROMA_CLI,
-                "run",
-                "--path",
-                root / "data",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so teardown reaches every child
-        )
-    try:
-        _wait_for_heartbeat(process, port, log_path, ready_within_s)
-        yield ChromaServer(address=f"127.0.0.1:{port}", process=process)
-    finally:
-        _stop(process)
-
-
-def _wait_for_heartbeat(
-    process: subprocess.Popen[bytes], port: int, log_path: Path, within_s: float
-) -> None:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"chroma exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1.0).raise_for_status()
-        except httpx.HTTPError:
-            time.sleep(0.05)  # poll interval, not a wait for a result
-        else:
-            return
-    _stop(process)
-    pytest.fail(f"chroma did not answer its heartbeat within {within_s}s:\n{log_path.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGCONT)  # in case a test left it stopped
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+def running_chroma_server(root: Path) -> AbstractContextManager[ChromaServer]:
+    """``chroma run`` over ``root``/data, logging to ``root``/chroma-server.log."""
+    return running_chroma(root / "data", root / "chroma-server.log")
 
 
 @pytest.fixture(scope="session")
