@@ -18,10 +18,11 @@ from quixstreams.models import TimestampType, TopicConfig
 from quixstreams.models.topics import Topic
 
 from pipelines.common import events
+from pipelines.common.epoch import duration_ms, to_ms
 from pipelines.common.serialization import EventDeserializer, JsonSerializer, KeySerializer
 
 CleanupPolicy = Literal["delete", "compact"]
-_DAY_MS = int(timedelta(days=1).total_seconds() * 1000)
+_DAY_MS = duration_ms(timedelta(days=1))
 FOREVER = -1
 
 
@@ -94,7 +95,7 @@ def _event_time_ms(
 ) -> int:
     """Event time for windows and state TTL: the event's own ``ts``, not the broker's."""
     ts = getattr(value, "ts", None)
-    return int(ts.timestamp() * 1000) if ts is not None else timestamp_ms
+    return to_ms(ts) if ts is not None else timestamp_ms
 
 
 def quix_topic(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
 
 from models import Embedder
+from pipelines.common.epoch import to_ms
 from pipelines.feedback.enrich import Enriched
 from state.vectors import MetadataInput, VectorCollection, VectorRecord, VectorStoreUnavailable
 
@@ -25,7 +26,7 @@ def to_record(item: Enriched, vector: Sequence[float]) -> VectorRecord:
     event = item.event
     metadata: dict[str, MetadataInput] = {
         "ts": event.ts.isoformat(),
-        "ts_ms": int(event.ts.timestamp() * 1000),
+        "ts_ms": to_ms(event.ts),
         "source": event.source,
         "sentiment": event.sentiment,
         "sentiment_score": event.sentiment_score,

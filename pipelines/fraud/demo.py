@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipelines.common.epoch import to_ms
 from pipelines.common.scenario import Render, Send
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import GeneratedStream, generate
@@ -38,7 +39,7 @@ class FraudScenario:
     def events(self, seconds: float) -> Iterator[Send]:
         """Profiles valid since before the history, then every delivery spread over ``seconds``."""
         first = min(t.ts for t in self._stream.transactions)
-        since_ms = int((first - timedelta(days=1)).timestamp() * 1000)
+        since_ms = to_ms(first - timedelta(days=1))
         for customer in self._stream.customers:
             yield Send("customers", customer.card_id, customer.to_json_dict(), 0.0, since_ms)
         step = seconds / max(len(self._stream.transactions), 1)

@@ -18,6 +18,7 @@ import orjson
 from models import ChatModel, Embedder
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
+from pipelines.common.epoch import to_ms
 from pipelines.common.events import FraudAlert, TriagedAlert
 from pipelines.common.pii import mask_pans
 from pipelines.common.resources import chat_model, embedder, vector_collection
@@ -92,7 +93,7 @@ class Triage:
     def __call__(self, alert: FraudAlert) -> TriagedAlert:
         text = case_text(alert)
         [vector] = self._embed.embed([text])
-        ts_ms = int(alert.ts.timestamp() * 1000)
+        ts_ms = to_ms(alert.ts)
         hits = self._cases.query(vector, k=SIMILAR_CASES + 1, where={"ts_ms": {"$lt": ts_ms}})
         similar = [hit.id for hit in hits if hit.id != alert.alert_id][:SIMILAR_CASES]
         answer = self._model.complete_json(
