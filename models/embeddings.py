@@ -175,5 +175,5 @@ def _load_uncached(
     if adapter is not None:
         adapter.merge_into(model)
     model.eval()
-    probe = model.encode(["dimension probe"], convert_to_numpy=True)
+    probe = model.encode(["dimension probe"], convert_to_numpy=True, show_progress_bar=False)
     return _LoadedModel(model=model, dimension=int(probe.shape[1]))

@@ -41,13 +41,15 @@ def running(module_settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]
            "STREAMWISE_PARTITIONS": str(settings.partitions),
            # The first question can arrive while the sync still loads its model (a cold
            # CI machine takes well over the default 10 s); let it wait for v1 instead.
-           "KNOWLEDGE_MAX_WAIT_S": "120"}  # fmt: skip
-    processes = [
-        subprocess.Popen(
-            [STREAMWISE, "run", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for name in ("knowledge", "rag")
-    ]
+           "KNOWLEDGE_MAX_WAIT_S": "120",
+           "STREAMWISE_LOG_LEVEL": "INFO"}  # fmt: skip
+    logs = {name: settings.data_dir / f"{name}.log" for name in ("knowledge", "rag")}
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    processes = []
+    for name, log_path in logs.items():
+        with log_path.open("wb") as log:
+            processes.append(subprocess.Popen([STREAMWISE, "run", name], env=env,
+                                              stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
     produce(settings, "kb-changes", [("warranty", change("warranty", 1, WARRANTY.format(years=2),
                                                          title="Warranty"))])  # fmt: skip
     try:
@@ -61,6 +63,10 @@ def running(module_settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for (name, log_path), process in zip(logs.items(), processes, strict=True):
+            tail = log_path.read_text(errors="replace").splitlines()[-40:]
+            # Printed at teardown: pytest shows it with the module's last test if that failed.
+            print(f"--- streamwise run {name} (exit {process.returncode}) ---", *tail, sep="\n")
 
 
 def test_ask_waits_for_an_edit_and_cites_the_new_version(running: StreamwiseSettings) -> None:
