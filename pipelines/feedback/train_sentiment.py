@@ -43,6 +43,7 @@ WARMUP_STEPS = 50
 # Unit-length embeddings into a freshly initialised head learn faster when scaled up;
 # the gain is folded into the exported weights, so inference uses the vector as it is.
 EMBEDDING_GAIN = 10.0
+LORA_SCALE = 2.0  # alpha / rank with alpha = 2 * rank, the usual choice
 ADAPTED_LAYERS = (
     "attention.self.query",
     "attention.self.key",
@@ -81,7 +82,7 @@ def add_adapters(model: nn.Module, rank: int) -> dict[str, nn.Module]:
     for name, module in list(model.named_modules()):
         if any(name.endswith(f".{suffix}") for suffix in ADAPTED_LAYERS) and ".layer." in name:
             parent_name, attr = name.rsplit(".", 1)
-            adapter = lora(module, rank, scale=2.0)  # alpha = 2 * rank, the usual choice
+            adapter = lora(module, rank, scale=LORA_SCALE)
             setattr(model.get_submodule(parent_name), attr, adapter)
             wrapped[name] = adapter
     return wrapped
@@ -131,7 +132,7 @@ def train(epochs: float, rank: int, adapter_out: Path, head_out: Path) -> Sentim
             print(f"step {step + 1}/{steps} loss {loss.item():.3f} eta {eta:.0f}s", flush=True)
 
     adapter = LowRankAdapter(
-        scale=2.0,
+        scale=LORA_SCALE,
         factors={
             name: (module.a.detach().numpy(), module.b.detach().numpy())  # type: ignore[operator]
             for name, module in adapters.items()
