@@ -27,7 +27,7 @@ from pipelines.common.admin import ensure_topics
 from pipelines.common.broker.tansu import TANSU_PRODUCER_CONFIG
 from pipelines.common.dlq import DeadLetters
 from pipelines.common.metrics import PipelineMetrics, serving
-from pipelines.common.origin import without_origin
+from pipelines.common.origin import stamp_origin, without_origin
 from pipelines.common.settings import StreamwiseSettings, kafka_client_config
 from pipelines.common.topics import all_topics, dlq_name, quix_topic, spec
 
@@ -199,6 +199,17 @@ class PipelineApp:
             partitions=self.settings.partitions,
             replication_factor=self.settings.replication_factor,
         )
+
+    def regroup(
+        self, sdf: StreamingDataFrame, key: Callable[[Any], Any], **options: Any
+    ) -> StreamingDataFrame:
+        """``sdf.group_by(key, **options)``, remembering where each message came from.
+
+        After a repartition a message has a new key and comes from an internal topic; its
+        origin headers (``origin.py``) let a dead letter still carry the producer's key
+        and name the input topic, partition and offset, as the contract promises.
+        """
+        return sdf.set_headers(stamp_origin).group_by(key, **options)
 
     def publish(
         self, sdf: StreamingDataFrame, name: str, *, key: Callable[[Any], Any] | None = None

@@ -4,9 +4,10 @@ A ``group_by`` re-sends a message through an internal topic under a new key. A s
 after it that fails for good would otherwise dead-letter the message under that new
 key and name the internal topic as its source, while the contract promises the
 *original* key and the source topic/partition/offset. ``stamp_origin`` (a
-``set_headers`` callback, applied before the repartition) records them once; the
-dead-letter writer reads them back with ``split_origin``. Published outputs drop them
-(``without_origin``): a pipeline that reads another's output starts a new origin there.
+``set_headers`` callback that ``PipelineApp.regroup`` applies before every repartition)
+records them once; the dead-letter writer reads them back with ``split_origin``.
+Published outputs drop them (``without_origin``): a pipeline that reads another's
+output starts a new origin there.
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ from pipelines.common import resources
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import EnrichedFeedback, Feedback, FeedbackAlert, FeedbackInsight
-from pipelines.common.origin import stamp_origin
 from pipelines.common.serialization import (
     EventDeserializer,
     JsonSerializer,
@@ -94,18 +93,14 @@ def build(
     def on_time(feedback: Feedback) -> Feedback:
         return check_clock(feedback, datetime.now(UTC), settings.max_clock_skew)
 
-    by_text = (
-        app.dataframe(papp.topic("feedback"))
-        .apply(stage("check_clock", on_time))
-        .set_headers(stamp_origin)
-        .group_by(
-            text_key,
-            name="text",
-            key_serializer="str",
-            key_deserializer="str",
-            value_serializer=OriginalBytesSerializer(),
-            value_deserializer=EventDeserializer(Feedback),
-        )
+    by_text = papp.regroup(
+        app.dataframe(papp.topic("feedback")).apply(stage("check_clock", on_time)),
+        text_key,
+        name="text",
+        key_serializer="str",
+        key_deserializer="str",
+        value_serializer=OriginalBytesSerializer(),
+        value_deserializer=EventDeserializer(Feedback),
     )
     enriched = by_text.apply(
         stage("analyze", enricher.enrich, attempts=settings.llm_attempts), stateful=True
@@ -115,8 +110,8 @@ def build(
         enriched.sink(sink)
 
     windows = (
-        app.dataframe(papp.topic("feedback-enriched"))
-        .group_by(
+        papp.regroup(
+            app.dataframe(papp.topic("feedback-enriched")),
             _insights_group,
             name="insights",
             key_serializer="str",

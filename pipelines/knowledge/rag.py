@@ -19,7 +19,6 @@ from pipelines.common import resources
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import Answer, Customer, Question
-from pipelines.common.origin import stamp_origin
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.answering import Answerer
 from pipelines.knowledge.index import KnowledgeIndex
@@ -49,18 +48,15 @@ def _answer_key(answer: Answer) -> str:
 def build(papp: PipelineApp, answerer: Answerer) -> None:
     """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``."""
     app = papp.app
-    profiles = (
-        app.dataframe(papp.topic("customers"))
-        .apply(Customer.to_json_dict)
-        .group_by(_customer_id, name="customer_id")
+    profiles = papp.regroup(
+        app.dataframe(papp.topic("customers")).apply(Customer.to_json_dict),
+        _customer_id,
+        name="customer_id",
     )
     questions = app.dataframe(papp.topic("questions"))
-    joined = (
-        questions.filter(lambda q: q.customer_id is not None)
-        .apply(Question.to_json_dict)
-        .set_headers(stamp_origin)
-        .group_by(_customer_id, name="customer_id")
-        .join_asof(profiles, how="left", on_merge=with_profile)
+    asked = questions.filter(lambda q: q.customer_id is not None).apply(Question.to_json_dict)
+    joined = papp.regroup(asked, _customer_id, name="customer_id").join_asof(
+        profiles, how="left", on_merge=with_profile
     )
     alone = questions.filter(lambda q: q.customer_id is None).apply(without_profile)
 
