@@ -1,14 +1,16 @@
-"""Scaling out: two fraud replicas share the work; one is SIGKILLed mid-stream; nothing is missed.
+"""Scaling out: fraud replicas share the work, join a running group, and survive a SIGKILL.
 
 Replicas are ``streamwise run fraud`` processes in one consumer group, each with a
-state directory of its own (as containers with their own volumes would be). The
-survivor takes over the dead replica's partitions and rebuilds their state from
-the changelog topics, so cards whose history the dead replica saw still alert.
+state directory of its own (as containers with their own volumes would be). A
+replica that joins later, or takes over a dead replica's partitions, rebuilds those
+partitions' state from the changelog topics first, so cards whose history another
+replica saw still alert.
 """
 
 from __future__ import annotations
 
 import signal
+import subprocess
 from pathlib import Path
 
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
@@ -20,9 +22,41 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 from tests.fraud.test_restart import feed
-from tests.kafkaio import read
+from tests.kafkaio import Record, read
 from tests.processes import create_topics, start_pipeline, stop, wait_for
 from tests.production.scrape import get, samples, value
+
+
+class Replica:
+    """One ``streamwise run fraud`` process with its own state directory and metrics port."""
+
+    def __init__(self, settings: StreamwiseSettings, name: str, log_dir: Path) -> None:
+        self.name, self.port = name, free_port()
+        self.log = log_dir / f"fraud-{name}.log"
+        self.process: subprocess.Popen[bytes] = start_pipeline(
+            settings.model_copy(update={"data_dir": settings.data_dir / name}),
+            self.log,
+            env={"STREAMWISE_METRICS_PORT": str(self.port), "STREAMWISE_LOG_LEVEL": "INFO"},
+        )
+
+    def wait_ready(self) -> None:
+        wait_for(
+            lambda: get(self.port, "/readyz")[0] == 200,
+            timeout_s=90,
+            what=lambda: f"replica {self.name} readiness\n{self.log.read_text()[-2000:]}",
+        )
+
+    def processed(self, topic: str) -> float:
+        """Input messages of ``topic`` through the replica's steps."""
+        return value(samples(self.port), "streamwise_messages_in_total", topic=topic)
+
+    def owned(self, topic: str) -> list[int]:
+        """The partitions of ``topic`` the replica owns now (it reports a lag for each)."""
+        return [
+            int(dict(labels)["partition"])
+            for (name, labels), _ in samples(self.port).items()
+            if name == "streamwise_consumer_lag" and dict(labels).get("topic") == topic
+        ]
 
 
 def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
@@ -33,76 +67,90 @@ def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
     n = len(stream.transactions)
     create_topics(settings)
 
-    ports = {"a": free_port(), "b": free_port()}
-    logs = {name: tmp_path / f"fraud-{name}.log" for name in ports}
-    replicas = {
-        name: start_pipeline(
-            settings.model_copy(update={"data_dir": settings.data_dir / name}),
-            logs[name],
-            env={"STREAMWISE_METRICS_PORT": str(port), "STREAMWISE_LOG_LEVEL": "INFO"},
-        )
-        for name, port in ports.items()
-    }
+    replicas = {name: Replica(settings, name, tmp_path) for name in ("a", "b")}
     transactions = settings.topic_prefix + "transactions"
     try:
-        for name, port in ports.items():
-            log = logs[name]
-            wait_for(
-                lambda port=port: get(port, "/readyz")[0] == 200,
-                timeout_s=90,
-                what=lambda log=log: f"readiness\n{log.read_text()[-2000:]}",
-            )
+        for replica in replicas.values():
+            replica.wait_ready()
         wait_for(lambda: split_between(settings, 2), timeout_s=60,
                  what="both replicas to own input partitions")  # fmt: skip
-        # Data only once both replicas are in the group: a replica that joins a running
-        # group and must restore its share of state first stalls after restoring it
-        # (quixstreams 3.28.1; see docs/production.md). Taking over after a crash works.
         feed(settings, stream, 0, n // 3)
 
-        for name, port in ports.items():  # the group split the partitions between them
-            wait_for(lambda port=port: processed(port, transactions) > 0, timeout_s=60,
-                     what=f"replica {name} to process transactions")  # fmt: skip
+        for replica in replicas.values():  # the group split the partitions between them
+            wait_for(lambda replica=replica: replica.processed(transactions) > 0, timeout_s=60,
+                     what=f"replica {replica.name} to process transactions")  # fmt: skip
         # the victim's per-card state is in its changelog, so the survivor has to restore it
-        wait_for(lambda: changelogged(settings, owned(ports["a"], transactions)), timeout_s=30,
-                 what="replica a to checkpoint per-card state")  # fmt: skip
+        wait_for(lambda: changelogged(settings, replicas["a"].owned(transactions)),
+                 timeout_s=30, what="replica a to checkpoint per-card state")  # fmt: skip
 
         feed(settings, stream, n // 3, n)
-        replicas["a"].send_signal(signal.SIGKILL)
-        replicas["a"].wait(30)
-        killed_at = len(logs["b"].read_text())
+        replicas["a"].process.send_signal(signal.SIGKILL)
+        replicas["a"].process.wait(30)
+        killed_at = len(replicas["b"].log.read_text())
         before = {r.json()["alert_id"] for r in read(settings, "fraud-alerts", timeout_s=3)}
         assert len(before & stream.expected) < len(stream.expected), "kill was not mid-stream"
 
-        records = read(
-            settings, "fraud-alerts", timeout_s=180, idle_s=5,
-            until=lambda r: {x.json()["alert_id"] for x in r} >= stream.expected,
-        )  # fmt: skip
+        records = read_every_expected_alert(settings, stream.expected)
     finally:
-        codes = {name: stop(process) for name, process in replicas.items()}
-    assert codes["b"] == 0, logs["b"].read_text()[-2000:]
+        codes = {name: stop(replica.process) for name, replica in replicas.items()}
+    assert codes["b"] == 0, replicas["b"].log.read_text()[-2000:]
 
+    assert_alerts_complete_and_identical(records, stream.expected)
+    takeover = replicas["b"].log.read_text()[killed_at:]
+    assert "Recovery successful for" in takeover, "the survivor restored state from changelogs"
+
+
+def test_a_replica_added_to_a_running_group_restores_its_share_and_processes_it(
+    settings: StreamwiseSettings, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"partitions": 4})
+    stream = generate(n_cards=600, days=3, seed=5)
+    n = len(stream.transactions)
+    create_topics(settings)
+    transactions = settings.topic_prefix + "transactions"
+
+    replicas = {"b": Replica(settings, "b", tmp_path)}
+    try:
+        replicas["b"].wait_ready()
+        feed(settings, stream, 0, n // 3)
+        # b alone has seen a third of the stream and checkpointed every partition's state
+        wait_for(lambda: replicas["b"].processed(transactions) >= n // 3, timeout_s=90,
+                 what="the first replica to process the first third")  # fmt: skip
+        wait_for(lambda: changelogged(settings, list(range(settings.partitions))),
+                 timeout_s=30, what="per-card state in every changelog partition")  # fmt: skip
+
+        replicas["a"] = Replica(settings, "a", tmp_path)
+        replicas["a"].wait_ready()
+        wait_for(lambda: split_between(settings, 2), timeout_s=60,
+                 what="the group to split the partitions between both replicas")  # fmt: skip
+        feed(settings, stream, n // 3, n)
+        records = read_every_expected_alert(settings, stream.expected)
+        joined_share = replicas["a"].processed(transactions)
+    finally:
+        codes = {name: stop(replica.process) for name, replica in replicas.items()}
+    assert codes == {"a": 0, "b": 0}, {r.name: r.log.read_text()[-2000:] for r in replicas.values()}
+
+    assert joined_share > 0, "the replica that joined processed its partitions"
+    assert "Recovery successful for" in replicas["a"].log.read_text(), (
+        "the replica that joined restored its partitions' state from the changelogs"
+    )
+    assert_alerts_complete_and_identical(records, stream.expected)
+
+
+def read_every_expected_alert(settings: StreamwiseSettings, expected: set[str]) -> list[Record]:
+    return read(
+        settings, "fraud-alerts", timeout_s=180, idle_s=5,
+        until=lambda r: {x.json()["alert_id"] for x in r} >= expected,
+    )  # fmt: skip
+
+
+def assert_alerts_complete_and_identical(records: list[Record], expected: set[str]) -> None:
     travel = {r.json()["alert_id"] for r in records if r.json()["rule"] == IMPOSSIBLE_TRAVEL}
-    assert travel == stream.expected, "every expected alert, nothing else"
+    assert travel == expected, "every expected alert, nothing else"
     by_id: dict[str, set[bytes]] = {}
     for record in records:
         by_id.setdefault(record.json()["alert_id"], set()).add(record.value or b"")
     assert all(len(values) == 1 for values in by_id.values()), "a replayed alert is identical"
-    takeover = logs["b"].read_text()[killed_at:]
-    assert "Recovery successful for" in takeover, "the survivor restored state from changelogs"
-
-
-def processed(port: int, topic: str) -> float:
-    """Input messages of ``topic`` through the replica's steps."""
-    return value(samples(port), "streamwise_messages_in_total", topic=topic)
-
-
-def owned(port: int, topic: str) -> list[int]:
-    """The partitions of ``topic`` the replica owns now (it reports a lag for each)."""
-    return [
-        int(dict(labels)["partition"])
-        for (name, labels), _ in samples(port).items()
-        if name == "streamwise_consumer_lag" and dict(labels).get("topic") == topic
-    ]
 
 
 def changelogged(settings: StreamwiseSettings, partitions: list[int]) -> bool:
