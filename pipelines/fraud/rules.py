@@ -1,4 +1,5 @@
-"""Fraud rules as pure functions: a transaction, a typed state view and settings in, alerts out.
+"""Fraud rules as pure functions: a transaction, the card's record and settings in; alerts and
+the card's new record out.
 
 No broker and no clock: every time is the event time carried by the transactions,
 so a replay of the same events produces the same alerts with the same ids.
@@ -9,13 +10,13 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left, insort
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pipelines.common.epoch import from_ms, to_ms
 from pipelines.common.events import FraudAlert, Severity, Transaction
 from pipelines.fraud.geo import great_circle_km
-from state.cards import CardHistory, Sighting, VelocityLedger
+from state.cards import CardRecord, Sighting
 
 IMPOSSIBLE_TRAVEL = "impossible_travel"
 VELOCITY = "velocity"
@@ -77,7 +78,7 @@ def sighting_of(tx: Transaction) -> Sighting:
     city = (tx.model_extra or {}).get("city")
     return Sighting(
         txn_id=tx.txn_id,
-        ts=tx.ts,
+        ts_ms=to_ms(tx.ts),
         lat=tx.lat,
         lon=tx.lon,
         country=tx.country,
@@ -85,27 +86,47 @@ def sighting_of(tx: Transaction) -> Sighting:
     )
 
 
-def check_travel(tx: Transaction, history: CardHistory, rule: TravelRule) -> list[FraudAlert]:
+def score_card(
+    tx: Transaction, card: CardRecord, travel: TravelRule, velocity: VelocityRule
+) -> tuple[list[FraudAlert], CardRecord]:
+    """Both rules for one transaction of ``card``: the alerts, and the card's new record.
+
+    A duplicate or replayed ``txn_id`` yields nothing and the record as it was.
+    """
+    if card.has_seen(tx.txn_id):
+        return [], card
+    alerts, card = check_travel(tx, card, travel)
+    burst, card = check_velocity(tx, card, velocity)
+    return ([*alerts, burst] if burst is not None else alerts), card
+
+
+def check_travel(
+    tx: Transaction, card: CardRecord, rule: TravelRule
+) -> tuple[list[FraudAlert], CardRecord]:
     """Flag ``tx`` if the card cannot have travelled to or from its event-time neighbours.
 
-    A duplicate or replayed ``txn_id`` yields nothing and leaves the state as it
-    was. Online purchases say nothing about where the card is, so they are only
-    remembered as seen. A late transaction is compared with the sightings just
-    before and just after it in event time, not with the last one delivered.
+    Online purchases say nothing about where the card is and leave the sightings
+    alone. A late transaction is compared with the sightings just before and just
+    after it in event time, not with the last one delivered. One older than every
+    kept sighting, once ``keep_sightings`` are kept, has lost its earlier neighbour
+    to eviction: it is neither compared nor kept.
     """
-    if history.has_seen(tx.txn_id):
-        return []
-    history.mark_seen(tx.txn_id)
     if tx.channel != "card_present":
-        return []
+        return [], card
     new = sighting_of(tx)
-    pairs = neighbour_pairs(history.sightings(), new)
-    history.remember(new, keep=rule.keep_sightings)
-    return [
+    kept = card.sightings
+    if len(kept) >= rule.keep_sightings and new.order_key < kept[0].order_key:
+        return [], card
+    pairs = neighbour_pairs(kept, new)
+    latest = list(kept)
+    insort(latest, new, key=lambda s: s.order_key)
+    card = replace(card, sightings=tuple(latest[-rule.keep_sightings :]))
+    alerts = [
         alert
         for earlier, later in pairs
         if (alert := travel_alert(tx.card_id, earlier, later, rule)) is not None
     ]
+    return alerts, card
 
 
 def neighbour_pairs(
@@ -135,7 +156,7 @@ def travel_alert(
     distance = great_circle_km(earlier.lat, earlier.lon, later.lat, later.lon)
     if distance < rule.min_distance_km:
         return None
-    gap_s = (later.ts - earlier.ts).total_seconds()
+    gap_s = (later.ts_ms - earlier.ts_ms) / 1000
     speed = distance / (max(gap_s, 1.0) / 3600)
     if speed <= rule.max_speed_kmh:
         return None
@@ -155,7 +176,7 @@ def travel_alert(
             "rule": IMPOSSIBLE_TRAVEL,
             "card_id": card_id,
             "txn_ids": [earlier.txn_id, later.txn_id],
-            "ts": later.ts,
+            "ts": from_ms(later.ts_ms),
             "severity": rule.severity,
             "reasons": [reason],
             "distance_km": round(distance, 1),
@@ -167,26 +188,25 @@ def travel_alert(
 
 
 def check_velocity(
-    tx: Transaction, ledger: VelocityLedger, rule: VelocityRule
-) -> FraudAlert | None:
-    """Count a new (never seen) transaction; the alert if it completes a new burst.
+    tx: Transaction, card: CardRecord, rule: VelocityRule
+) -> tuple[FraudAlert | None, CardRecord]:
+    """Count a new (never seen) transaction: the alert if it completes a new burst.
 
     A burst alerts once: a window over the limit that starts after the end of the
     card's last alerted burst. A late transaction also completes windows ending at
-    later transactions, so those are checked too, earliest first.
+    later transactions, so those are checked too, earliest first. The card keeps
+    the transactions within ``window_ms + late_grace_ms`` of its newest.
     """
-    recent, alerted_until = ledger.load()
     ts_ms = to_ms(tx.ts)
+    recent = list(card.recent)
     insort(recent, (ts_ms, tx.txn_id))
     horizon = recent[-1][0] - rule.window_ms - rule.late_grace_ms
     recent = [entry for entry in recent if entry[0] >= horizon]
-    burst = first_new_burst(recent, ts_ms, rule, alerted_until) if ts_ms >= horizon else None
+    burst = first_new_burst(recent, ts_ms, rule, card.alerted_until) if ts_ms >= horizon else None
     if burst is None:
-        ledger.save(recent, alerted_until)
-        return None
+        return None, replace(card, recent=tuple(recent))
     end_ms = burst[-1][0]
-    ledger.save(recent, end_ms)
-    return velocity_alert(
+    alert = velocity_alert(
         tx.card_id,
         [txn_id for _, txn_id in burst],
         window_start=from_ms(end_ms - rule.window_ms),
@@ -194,6 +214,7 @@ def check_velocity(
         count=len(burst),
         limit=rule.max_count,
     )
+    return alert, replace(card, recent=tuple(recent), alerted_until=end_ms)
 
 
 def first_new_burst(
@@ -252,7 +273,7 @@ def _place(sighting: Sighting) -> dict[str, object]:
         "lat": sighting.lat,
         "lon": sighting.lon,
         "country": sighting.country,
-        "ts": sighting.ts,
+        "ts": from_ms(sighting.ts_ms),
     }
 
 

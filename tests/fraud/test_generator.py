@@ -9,10 +9,8 @@ import pytest
 from pipelines.common.events import FraudAlert, Transaction
 from pipelines.fraud.generator import BURST_SIZE, GeneratedStream, generate
 from pipelines.fraud.geo import great_circle_km
-from pipelines.fraud.rules import TravelRule, check_travel
-from state.cards import CardHistory
-
-from .dict_state import DictState
+from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL, TravelRule, VelocityRule, score_card
+from state.cards import CardRecord
 
 RULE = TravelRule()
 
@@ -26,13 +24,13 @@ def stream() -> GeneratedStream:
 
 @pytest.fixture(scope="module")
 def alerts(stream: GeneratedStream) -> list[FraudAlert]:
-    """The travel rule run over the stream as delivered, with a fresh state per card."""
-    states: defaultdict[str, DictState] = defaultdict(DictState)
-    return [
-        alert
-        for tx in stream.transactions
-        for alert in check_travel(tx, CardHistory(states[tx.card_id], ttl=timedelta(days=30)), RULE)
-    ]
+    """The travel alerts of the stream as delivered, each card's record carried along."""
+    cards: defaultdict[str, CardRecord] = defaultdict(CardRecord)
+    found = []
+    for tx in stream.transactions:
+        raised, cards[tx.card_id] = score_card(tx, cards[tx.card_id], RULE, VelocityRule())
+        found += [alert for alert in raised if alert.rule == IMPOSSIBLE_TRAVEL]
+    return found
 
 
 def by_card(transactions: list[Transaction]) -> dict[str, list[Transaction]]:

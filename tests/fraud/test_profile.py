@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipelines.common.epoch import to_ms
 from pipelines.common.events import Customer, FraudAlert
 from pipelines.fraud.profile import apply_profile
 from pipelines.fraud.rules import TravelRule, travel_alert, velocity_alert
@@ -12,8 +13,9 @@ ARRIVAL = datetime(2026, 11, 22, 10, 0, 40, tzinfo=UTC)
 
 
 def london_to_paris() -> FraudAlert:
-    london = Sighting("t1", ARRIVAL - timedelta(seconds=40), 51.5074, -0.1278, "GB", "London")
-    paris = Sighting("t2", ARRIVAL, 48.8566, 2.3522, "FR", "Paris")
+    arrival_ms = to_ms(ARRIVAL)
+    london = Sighting("t1", arrival_ms - 40_000, 51.5074, -0.1278, "GB", "London")
+    paris = Sighting("t2", arrival_ms, 48.8566, 2.3522, "FR", "Paris")
     alert = travel_alert("card-1", london, paris, TravelRule())
     assert alert is not None
     return alert

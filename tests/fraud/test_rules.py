@@ -1,30 +1,30 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
-from pipelines.common.events import Transaction
+from pipelines.common.events import FraudAlert, Transaction
 from pipelines.fraud.geo import great_circle_km
 from pipelines.fraud.rules import (
+    IMPOSSIBLE_TRAVEL,
     TravelRule,
     VelocityRule,
     alert_id,
     check_travel,
     check_velocity,
+    score_card,
     velocity_alert,
 )
-from state.cards import CardHistory, VelocityLedger
-
-from .dict_state import DictState
+from state.cards import CardRecord
 
 CITIES = {
     "London": (51.5074, -0.1278, "GB"),
     "Paris": (48.8566, 2.3522, "FR"),
     "New York": (40.7128, -74.0060, "US"),
 }
-TTL = timedelta(days=30)
 RULE = TravelRule()
+VELOCITY = VelocityRule(max_count=5, window_ms=60_000, late_grace_ms=3_600_000)
 
 
 def at(hh_mm_ss: str) -> datetime:
@@ -50,13 +50,28 @@ def txn(txn_id: str, ts: datetime, city: str, channel: str = "card_present") -> 
     )
 
 
-def feed(state: DictState, *txns: Transaction) -> list[list[str]]:
-    """Deliver ``txns`` in this order; the txn ids of every alert raised."""
-    return [
-        alert.txn_ids
-        for tx in txns
-        for alert in check_travel(tx, CardHistory(state, ttl=TTL), RULE)
-    ]
+class Card:
+    """One card's record, carried from one delivery to the next as the pipeline does."""
+
+    def __init__(self, travel: TravelRule = RULE) -> None:
+        self.record, self.travel = CardRecord(), travel
+
+    def alerts(self, *txns: Transaction) -> list[FraudAlert]:
+        """Deliver ``txns`` in this order; every alert raised."""
+        found = []
+        for tx in txns:
+            alerts, self.record = score_card(tx, self.record, self.travel, VELOCITY)
+            found += alerts
+        return found
+
+    def deliver(self, *txns: Transaction) -> list[list[str]]:
+        """Deliver ``txns`` in this order; the txn ids of every travel alert raised."""
+        return [a.txn_ids for a in self.alerts(*txns) if a.rule == IMPOSSIBLE_TRAVEL]
+
+    def bursts(self, *deliveries: tuple[str, str]) -> list[list[str]]:
+        """Deliver ``(txn_id, hh:mm:ss)`` in London; the txn ids of every velocity alert."""
+        txns = [txn(txn_id, at(when), "London") for txn_id, when in deliveries]
+        return [a.txn_ids for a in self.alerts(*txns) if a.rule == "velocity"]
 
 
 def test_great_circle_distance_london_to_paris_is_about_344_km() -> None:
@@ -66,11 +81,10 @@ def test_great_circle_distance_london_to_paris_is_about_344_km() -> None:
 
 
 def test_london_to_paris_in_40_seconds_is_flagged() -> None:
-    state = DictState()
-    history = CardHistory(state, ttl=TTL)
-    assert check_travel(txn("t1", at("10:00:00"), "London"), history, RULE) == []
+    alerts, card = check_travel(txn("t1", at("10:00:00"), "London"), CardRecord(), RULE)
+    assert alerts == []
 
-    [alert] = check_travel(txn("t2", at("10:00:40"), "Paris"), CardHistory(state, ttl=TTL), RULE)
+    [alert], _ = check_travel(txn("t2", at("10:00:40"), "Paris"), card, RULE)
 
     assert alert.rule == "impossible_travel"
     assert alert.card_id == "card-1"
@@ -91,137 +105,129 @@ def test_london_to_paris_in_40_seconds_is_flagged() -> None:
 
 
 def test_london_to_new_york_after_9_hours_is_not_flagged() -> None:
-    state = DictState()
     assert (
-        feed(state, txn("t1", at("08:00:00"), "London"), txn("t2", at("17:00:00"), "New York"))
+        Card().deliver(txn("t1", at("08:00:00"), "London"), txn("t2", at("17:00:00"), "New York"))
         == []
     )
 
 
 def test_nearby_places_are_never_flagged_however_fast() -> None:
-    rule = TravelRule(min_distance_km=400)
-    history = CardHistory(DictState(), ttl=TTL)
-    check_travel(txn("t1", at("10:00:00"), "London"), history, rule)
-    assert check_travel(txn("t2", at("10:00:01"), "Paris"), history, rule) == []
+    card = Card(TravelRule(min_distance_km=400))
+    assert (
+        card.deliver(txn("t1", at("10:00:00"), "London"), txn("t2", at("10:00:01"), "Paris")) == []
+    )
 
 
 def test_online_purchase_abroad_is_not_flagged_nor_stored_as_a_sighting() -> None:
-    state = DictState()
+    card = Card()
     london, online = (
         txn("t1", at("10:00:00"), "London"),
         txn("t2", at("10:01:00"), "New York", "online"),
     )
-    assert feed(state, london, online) == []
+    assert card.deliver(london, online) == []
 
-    history = CardHistory(state, ttl=TTL)
-    assert [s.txn_id for s in history.sightings()] == ["t1"]
-    assert history.has_seen("t2")
-    assert feed(state, txn("t3", at("10:02:00"), "London")) == []
+    assert [s.txn_id for s in card.record.sightings] == ["t1"]
+    assert card.record.has_seen("t2")
+    assert card.deliver(txn("t3", at("10:02:00"), "London")) == []
 
 
 def test_late_event_is_compared_with_its_true_neighbours_in_event_time() -> None:
-    state = DictState()
+    card = Card()
     london_10, london_1005 = (
         txn("t1", at("10:00:00"), "London"),
         txn("t2", at("10:05:00"), "London"),
     )
     late_paris = txn("t3", at("10:00:40"), "Paris")
 
-    assert feed(state, london_10, london_1005, late_paris) == [["t1", "t3"], ["t3", "t2"]]
-    sightings = CardHistory(state, ttl=TTL).sightings()
-    assert [s.txn_id for s in sightings] == ["t1", "t3", "t2"]
+    assert card.deliver(london_10, london_1005, late_paris) == [["t1", "t3"], ["t3", "t2"]]
+    assert [s.txn_id for s in card.record.sightings] == ["t1", "t3", "t2"]
 
 
 def test_late_event_compared_only_with_the_earlier_neighbour_when_the_later_one_is_reachable() -> (
     None
 ):
-    state = DictState()
     london_10, london_11 = txn("t1", at("10:00:00"), "London"), txn("t2", at("11:00:00"), "London")
     late_paris = txn("t3", at("10:00:40"), "Paris")
 
-    assert feed(state, london_10, london_11, late_paris) == [["t1", "t3"]]
+    assert Card().deliver(london_10, london_11, late_paris) == [["t1", "t3"]]
 
 
 def test_late_event_that_is_legit_against_both_neighbours_raises_nothing() -> None:
-    state = DictState()
     london, new_york = txn("t1", at("02:00:00"), "London"), txn("t2", at("20:00:00"), "New York")
     late_london = txn("t3", at("03:00:00"), "London")
 
-    assert feed(state, london, new_york, late_london) == []
+    assert Card().deliver(london, new_york, late_london) == []
 
 
 def test_duplicate_transaction_alerts_once_and_leaves_state_unchanged() -> None:
-    state = DictState()
+    card = Card()
     london, paris = txn("t1", at("10:00:00"), "London"), txn("t2", at("10:00:40"), "Paris")
-    assert feed(state, london, paris) == [["t1", "t2"]]
-    before = dict(state.values)
+    assert card.deliver(london, paris) == [["t1", "t2"]]
+    before = card.record
 
-    assert feed(state, paris, london, paris) == []
-    assert state.values == before
+    assert card.deliver(paris, london, paris) == []
+    assert card.record is before
 
 
 def test_replaying_a_whole_stream_alerts_nothing_new() -> None:
-    state = DictState()
+    card = Card()
     stream = [
         txn("t1", at("10:00:00"), "London"),
         txn("t2", at("10:00:40"), "Paris"),
         txn("t3", at("10:10:00"), "London"),
     ]
-    assert len(feed(state, *stream)) == 2
-    assert feed(state, *stream) == []
+    assert len(card.deliver(*stream)) == 2
+    assert card.deliver(*stream) == []
 
 
 def test_same_time_in_two_far_places_is_flagged_without_dividing_by_zero() -> None:
-    history = CardHistory(DictState(), ttl=TTL)
-    check_travel(txn("t1", at("10:00:00"), "London"), history, RULE)
+    _, card = check_travel(txn("t1", at("10:00:00"), "London"), CardRecord(), RULE)
 
-    [alert] = check_travel(txn("t2", at("10:00:00"), "Paris"), history, RULE)
+    [alert], _ = check_travel(txn("t2", at("10:00:00"), "Paris"), card, RULE)
 
     assert alert.speed_kmh == pytest.approx(343.6 * 3600, rel=0.002)
     assert "at the same time (equal or skewed clocks, gap counted as 1 s)" in alert.reasons[0]
 
 
 def test_transaction_timestamped_before_the_last_one_is_ordered_not_flagged_as_negative() -> None:
-    state = DictState()
     paris_later, london_earlier = (
         txn("t1", at("10:00:40"), "Paris"),
         txn("t2", at("10:00:00"), "London"),
     )
 
-    [[earlier, later]] = feed(state, paris_later, london_earlier)
+    [[earlier, later]] = Card().deliver(paris_later, london_earlier)
 
     assert (earlier, later) == ("t2", "t1")
 
 
-def test_every_state_write_carries_the_configured_ttl() -> None:
-    state = DictState()
-    feed(
-        state,
-        txn("t1", at("10:00:00"), "London"),
-        txn("t2", at("10:00:40"), "Paris"),
-        txn("t3", at("10:01:00"), "New York", "online"),
-    )
-    assert {key for key, _ in state.writes} == {"sightings", "seen:t1", "seen:t2", "seen:t3"}
-    assert all(ttl == TTL for _, ttl in state.writes)
-
-
-def test_only_the_latest_sightings_are_kept_and_every_seen_id_until_the_ttl() -> None:
-    state = DictState()
-    history = CardHistory(state, ttl=TTL)
-    rule = TravelRule(keep_sightings=2)
+def test_only_the_latest_sightings_are_kept_and_recent_transactions_are_recognised() -> None:
+    card = Card(TravelRule(keep_sightings=2))
     for minute in range(5):
-        check_travel(txn(f"t{minute}", at(f"10:0{minute}:00"), "London"), history, rule)
+        card.deliver(txn(f"t{minute}", at(f"10:0{minute}:00"), "London"))
 
-    assert [s.txn_id for s in history.sightings()] == ["t3", "t4"]
-    assert all(history.has_seen(f"t{m}") for m in range(5))
+    assert [s.txn_id for s in card.record.sightings] == ["t3", "t4"]
+    assert all(card.record.has_seen(f"t{m}") for m in range(5))
+    assert card.deliver(txn("t0", at("10:00:00"), "London")) == []  # an evicted one, again
+    assert [s.txn_id for s in card.record.sightings] == ["t3", "t4"]
+
+
+def test_a_sighting_older_than_every_kept_one_is_too_late_to_judge() -> None:
+    """Its earlier neighbour was evicted (or never kept), so no pair can be trusted."""
+    card = Card(TravelRule(keep_sightings=2))
+    card.deliver(*(txn(f"t{m}", at(f"10:0{m}:00"), "London") for m in (0, 5)))
+    card.deliver(txn("t9", at("10:09:00"), "London"))  # t0 is evicted
+
+    assert card.deliver(txn("late", at("10:04:30"), "Paris")) == []
+    assert [s.txn_id for s in card.record.sightings] == ["t5", "t9"]
+    assert Card().deliver(txn("t5", at("10:05:00"), "London"),
+                          txn("late", at("10:04:30"), "Paris")) == [["late", "t5"]]  # fmt: skip
 
 
 def test_alert_id_is_the_same_for_the_same_evidence_whatever_the_delivery_order() -> None:
     london, paris = txn("t1", at("10:00:00"), "London"), txn("t2", at("10:00:40"), "Paris")
 
     def alert_ids(*txns: Transaction) -> list[str]:
-        history = CardHistory(DictState(), ttl=TTL)
-        return [a.alert_id for tx in txns for a in check_travel(tx, history, RULE)]
+        return [a.alert_id for a in Card().alerts(*txns)]
 
     assert alert_ids(london, paris) == alert_ids(paris, london)
     assert alert_ids(london, paris) == [alert_id("impossible_travel", "card-1", "t1", "t2")]
@@ -248,67 +254,48 @@ def test_velocity_alert_is_one_per_burst_with_a_readable_reason() -> None:
     assert alert.distance_km is None
 
 
-VELOCITY = VelocityRule(max_count=5, window_ms=60_000, late_grace_ms=3_600_000)
-
-
-def bursts(state: DictState, *deliveries: tuple[str, str]) -> list[list[str]]:
-    """Deliver ``(txn_id, hh:mm:ss)`` in this order; the txn ids of each velocity alert."""
-    ledger = VelocityLedger(state, ttl=TTL)
-    return [
-        alert.txn_ids
-        for txn_id, when in deliveries
-        if (alert := check_velocity(txn(txn_id, at(when), "London"), ledger, VELOCITY))
-    ]
-
-
 def test_six_transactions_in_a_minute_alert_once_with_the_six() -> None:
-    state = DictState()
     times = ["10:00:00", "10:00:05", "10:00:10", "10:00:15", "10:00:20", "10:00:25", "10:00:30"]
-    found = bursts(state, *[(f"r{i}", when) for i, when in enumerate(times, 1)])
+    found = Card().bursts(*[(f"r{i}", when) for i, when in enumerate(times, 1)])
 
     assert found == [["r1", "r2", "r3", "r4", "r5", "r6"]]
-    assert [key for key, _ in state.writes] == ["velocity"] * len(times)
-    assert {ttl for _, ttl in state.writes} == {TTL}
 
 
 def test_a_burst_after_the_last_one_ended_alerts_again_and_five_never_do() -> None:
-    state = DictState()
     first = [(f"a{i}", f"10:00:{10 * i:02d}") for i in range(6)]
     quiet = [("q1", "10:03:00"), ("q2", "10:03:30"), ("q3", "10:04:00")]
     second = [(f"b{i}", f"11:00:{5 * i:02d}") for i in range(6)]
 
-    found = bursts(state, *first, *quiet, *second)
+    found = Card().bursts(*first, *quiet, *second)
 
     assert found == [[a for a, _ in first], [b for b, _ in second]]
-    assert bursts(DictState(), *first[:5]) == []
+    assert Card().bursts(*first[:5]) == []
 
 
 def test_a_late_transaction_completes_the_burst_it_belongs_to() -> None:
-    state = DictState()
+    card = Card()
     on_time = [("t1", "10:00:00"), ("t2", "10:00:10"), ("t3", "10:00:20"),
                ("t4", "10:00:30"), ("t5", "10:00:50")]  # fmt: skip
-    assert bursts(state, *on_time) == []
+    assert card.bursts(*on_time) == []
 
-    [alert] = bursts(state, ("late", "10:00:05"))
+    [alert] = card.bursts(("late", "10:00:05"))
 
     assert alert == ["t1", "late", "t2", "t3", "t4", "t5"]  # event-time order
 
 
 def test_a_transaction_later_than_the_grace_is_not_counted() -> None:
-    state = DictState()
+    card = Card()
     recent = [(f"t{i}", f"12:00:{10 * i:02d}") for i in range(5)]
-    assert bursts(state, *recent, ("stale", "10:00:00")) == []
-    stored, _ = VelocityLedger(state, ttl=TTL).load()
-    assert "stale" not in {txn_id for _, txn_id in stored}
+    assert card.bursts(*recent, ("stale", "10:00:00")) == []
+    assert "stale" not in {txn_id for _, txn_id in card.record.recent}
 
 
 def test_the_alert_window_ends_at_the_transaction_that_completed_it() -> None:
-    ledger = VelocityLedger(DictState(), ttl=TTL)
-    alerts = [
-        check_velocity(txn(f"r{i}", at(f"10:00:{5 * i:02d}"), "London"), ledger, VELOCITY)
-        for i in range(6)
-    ]
-    alert = alerts[-1]
+    card, alert = CardRecord(), None
+    for i in range(6):
+        alert, card = check_velocity(
+            txn(f"r{i}", at(f"10:00:{5 * i:02d}"), "London"), card, VELOCITY
+        )
     assert alert is not None
     assert alert.ts == at("10:00:25")
     assert alert.alert_id == alert_id(
