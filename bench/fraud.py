@@ -253,7 +253,7 @@ The fraud pipeline validates every event against the contract (pydantic), joins 
 customer profile (as-of join, time-aligned consumption of two topics), keeps each card's
 latest sightings and recent transactions in one RocksDB record (one get and one set per
 transaction, as the bare app) and dead-letters poison; the bare app does none of the rest,
-at about 12 us per message.
+at {1e6 / bare["per_s"]:.0f} us per message.
 """
     write_section("fraud", body)
     print(body)
