@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from quixstreams.state.base import State
 
 
-@dataclass(frozen=True)
-class Sighting:
-    """Evidence of where the card physically was: one card-present transaction."""
+class Sighting(NamedTuple):
+    """Evidence of where the card physically was: one card-present transaction.
+
+    A named tuple, not a dataclass: every transaction decodes its card's sightings,
+    and tuples build several times faster.
+    """
 
     txn_id: str
     ts_ms: int
@@ -37,14 +40,11 @@ class Sighting:
         """Event-time order; the txn id breaks ties so every replay sorts alike."""
         return self.ts_ms, self.txn_id
 
-    def to_row(self) -> list[Any]:
-        return [self.txn_id, self.ts_ms, self.lat, self.lon, self.country, self.place_name]
-
     @classmethod
     def from_row(cls, row: list[Any]) -> Sighting:
-        txn_id, ts, lat, lon, country, place_name = row
-        ts_ms = _legacy_iso_to_ms(ts) if isinstance(ts, str) else int(ts)
-        return cls(txn_id, ts_ms, lat, lon, country, place_name)
+        if isinstance(row[1], str):
+            row = [row[0], _legacy_iso_to_ms(row[1]), *row[2:]]
+        return cls._make(row)
 
 
 def _legacy_iso_to_ms(text: str) -> int:
@@ -110,8 +110,8 @@ class CardStore:
         )
 
     def save(self, record: CardRecord) -> None:
-        rows = [s.to_row() for s in record.sightings]
-        value = [rows, [list(entry) for entry in record.recent], record.alerted_until]
+        # orjson writes tuples as arrays but refuses tuple subclasses such as Sighting
+        value = [[tuple(s) for s in record.sightings], record.recent, record.alerted_until]
         self._state.set(self._KEY, value, ttl=self._ttl)
 
     def _take_legacy(self) -> list[Any] | None:
