@@ -185,10 +185,12 @@ class PipelineMetrics:
         self, chained: Callable[[str, int, int], None] | None
     ) -> Callable[[str, int, int], None]:
         """Quix's ``on_message_processed``: count the message, then call ``chained``."""
-        counter = self.messages_in
+        by_topic: dict[str, Any] = {}  # labelled children, looked up once per topic
 
         def processed(topic: str, partition: int, offset: int) -> None:
-            counter.labels(self.pipeline, topic).inc()
+            if (child := by_topic.get(topic)) is None:
+                child = by_topic[topic] = self.messages_in.labels(self.pipeline, topic)
+            child.inc()
             if chained is not None:
                 chained(topic, partition, offset)
 
