@@ -13,13 +13,14 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from pipelines.common.app import client_config, pipeline_group
 from pipelines.common.broker import free_port
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.fraud.generator import generate
+from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 from tests.fraud.test_restart import feed
 from tests.kafkaio import Record, read
@@ -59,13 +60,23 @@ class Replica:
         ]
 
 
-def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
-    settings: StreamwiseSettings, tmp_path: Path
-) -> None:
+@pytest.fixture
+def four_partitions(settings: StreamwiseSettings) -> StreamwiseSettings:
+    """Topics of four partitions (two each for two replicas), created before any replica."""
     settings = settings.model_copy(update={"partitions": 4})
-    stream = generate(n_cards=600, days=3, seed=5)
-    n = len(stream.transactions)
     create_topics(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def stream() -> GeneratedStream:
+    return generate(n_cards=600, days=3, seed=5)
+
+
+def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
+    four_partitions: StreamwiseSettings, stream: GeneratedStream, tmp_path: Path
+) -> None:
+    settings, n = four_partitions, len(stream.transactions)
 
     replicas = {name: Replica(settings, name, tmp_path) for name in ("a", "b")}
     transactions = settings.topic_prefix + "transactions"
@@ -101,12 +112,9 @@ def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
 
 
 def test_a_replica_added_to_a_running_group_restores_its_share_and_processes_it(
-    settings: StreamwiseSettings, tmp_path: Path
+    four_partitions: StreamwiseSettings, stream: GeneratedStream, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(update={"partitions": 4})
-    stream = generate(n_cards=600, days=3, seed=5)
-    n = len(stream.transactions)
-    create_topics(settings)
+    settings, n = four_partitions, len(stream.transactions)
     transactions = settings.topic_prefix + "transactions"
 
     replicas = {"b": Replica(settings, "b", tmp_path)}
