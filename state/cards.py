@@ -4,7 +4,7 @@ Everything the rules remember about a card (its latest sightings, its recent
 transactions for velocity, the end of its last alerted burst) is one JSON record:
 one state read and one write per transaction, and one changelog record per card
 per checkpoint. Separate keys per concern, plus a key per transaction id for
-duplicates, measured two thirds of the throughput (bench/fraud).
+duplicates, measured about three quarters of the throughput (bench/fraud).
 
 Times are stored as epoch milliseconds (Quix serialises state with orjson and hands
 back exactly what it stored). Records written by earlier versions under the keys
