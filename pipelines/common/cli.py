@@ -18,14 +18,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
-from pydantic import ValidationError
-
 from pipelines.common import logs
 from pipelines.common.admin import BrokerUnreachable, ensure_topics, topic_states
 from pipelines.common.app import BrokerNotConfigured, client_config, producer_config
 from pipelines.common.broker import ENGINES, BrokerError, embedded_broker
 from pipelines.common.produce import produce_lines
-from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
 from pipelines.common.topics import REGISTRY, all_topics, spec
 from pipelines.registry import PIPELINES, runner
 
@@ -53,7 +51,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _settings() -> StreamwiseSettings:
-    return StreamwiseSettings()
+    return load_settings(StreamwiseSettings)
 
 
 @contextlib.contextmanager
@@ -319,16 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = _settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"streamwise: error: bad setting STREAMWISE_{str(first['loc'][0]).upper()}: "
-              f"{first['msg']}", file=sys.stderr)  # fmt: skip
+    except SettingsError as exc:
+        print(f"streamwise: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     logs.configure(settings.log_level, settings.log_format)
     try:
         code = int(args.handler(args))
     except KeyboardInterrupt:
         return 130
+    except SettingsError as exc:  # a pipeline's own settings (FRAUD_*, FEEDBACK_*, ...)
+        print(f"streamwise {args.verb}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except EXPECTED_ERRORS as exc:
         reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"streamwise {args.verb}: error: {reason}", file=sys.stderr)

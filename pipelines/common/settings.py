@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KAFKA_PASSTHROUGH_PREFIX = "STREAMWISE_KAFKA_"
@@ -34,6 +34,29 @@ def _seconds(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 ProcessingGuarantee = Literal["at-least-once", "exactly-once"]
+S = TypeVar("S", bound=BaseSettings)
+
+
+class SettingsError(ValueError):
+    """A setting from the environment that cannot be used; the message names the variable."""
+
+
+def load_settings(settings_class: type[S]) -> S:
+    """``settings_class`` read from the environment; a bad value raises ``SettingsError``.
+
+    pydantic's own message spans several lines and names the field, not the variable
+    a user set; this one is a single line that names the variable.
+    """
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        prefix = str(settings_class.model_config.get("env_prefix", ""))
+        first = exc.errors()[0]
+        reason = first["msg"].removeprefix("Value error, ")
+        where = f" {prefix}{str(first['loc'][0]).upper()}" if first["loc"] else ""
+        raise SettingsError(f"bad setting{where}: {reason}") from None
+
+
 BrokerEngine = Literal["kafka", "tansu"]
 
 

@@ -25,7 +25,7 @@ from confluent_kafka import Consumer
 from pipelines.common import resources
 from pipelines.common.app import client_config
 from pipelines.common.pii import mask_pii
-from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback.dashboard_view import TOPICS, DashboardView
 from pipelines.feedback.settings import FeedbackSettings
 from state.vectors import VectorCollection, connect_chroma
@@ -128,7 +128,7 @@ def make_server(
     """
     view = DashboardView()
     reader = TopicReader(settings, view)
-    search = Search(settings, FeedbackSettings().collection, reopen=own_process)
+    search = Search(settings, load_settings(FeedbackSettings).collection, reopen=own_process)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -42,7 +42,7 @@ from pipelines.common.serialization import (
     encode_json,
     original_bytes,
 )
-from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback import insights
 from pipelines.feedback.alerts import AlertRules, detect
 from pipelines.feedback.analysis import Analyzer, analysis_schema
@@ -152,7 +152,7 @@ def _alert_key(alert: FeedbackAlert) -> str:
 
 def main(settings: StreamwiseSettings) -> None:
     """``streamwise run feedback``."""
-    feedback = FeedbackSettings()
+    feedback = load_settings(FeedbackSettings)
     papp = make_app("feedback", settings)
     sink = FeedbackVectorSink(
         lambda: resources.vector_collection(settings, feedback.collection),

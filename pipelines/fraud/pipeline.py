@@ -23,7 +23,7 @@ from pipelines.common.epoch import duration_ms
 from pipelines.common.events import Customer, FraudAlert, Transaction
 from pipelines.common.pii import mask_pans
 from pipelines.common.serialization import PoisonMessage
-from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.fraud.profile import apply_profile
 from pipelines.fraud.rules import TravelRule, VelocityRule, score_card
 from pipelines.fraud.settings import FraudSettings
@@ -61,6 +61,7 @@ class FraudScorer:
             max_count=settings.velocity_max,
             window_ms=duration_ms(settings.velocity_window),
             late_grace_ms=duration_ms(settings.late_grace),
+            keep_recent=settings.velocity_keep,
         )
 
     def score(
@@ -104,6 +105,7 @@ def build(papp: PipelineApp, settings: FraudSettings) -> None:
 
 def main(settings: StreamwiseSettings) -> None:
     """``streamwise run fraud``."""
+    fraud = load_settings(FraudSettings)  # a bad FRAUD_* setting fails before any client
     papp = make_app("fraud", settings)
-    build(papp, FraudSettings())
+    build(papp, fraud)
     papp.run()

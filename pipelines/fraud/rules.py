@@ -50,16 +50,24 @@ class VelocityRule:
 
     Windows are closed intervals ``[end - window_ms, end]`` ending at a transaction,
     as Quix sliding windows are. A transaction more than ``late_grace_ms`` older
-    than the card's newest is too late to be counted.
+    than the card's newest is too late to be counted. A card keeps at most
+    ``keep_recent`` transactions, the newest: a card under a card-testing attack
+    (thousands of small charges an hour) must not make its state, read and written
+    for every transaction, grow without bound. Once that many are kept, one older
+    than all of them is too late as well.
     """
 
     max_count: int = 5
     window_ms: int = 60_000
     late_grace_ms: int = 3 * 3600 * 1000
+    keep_recent: int = 256
 
     def __post_init__(self) -> None:
         if self.max_count < 1 or self.window_ms < 1:
             msg = f"max_count and window_ms must be positive: {self.max_count}, {self.window_ms}"
+            raise ValueError(msg)
+        if self.keep_recent <= self.max_count:
+            msg = f"keep_recent ({self.keep_recent}) must exceed max_count ({self.max_count})"
             raise ValueError(msg)
 
 
@@ -195,13 +203,17 @@ def check_velocity(
     A burst alerts once: a window over the limit that starts after the end of the
     card's last alerted burst. A late transaction also completes windows ending at
     later transactions, so those are checked too, earliest first. The card keeps
-    the transactions within ``window_ms + late_grace_ms`` of its newest.
+    the transactions within ``window_ms + late_grace_ms`` of its newest, at most
+    ``keep_recent`` of them.
     """
-    ts_ms = to_ms(tx.ts)
+    entry = (to_ms(tx.ts), tx.txn_id)
+    if len(card.recent) >= rule.keep_recent and entry < card.recent[0]:
+        return None, card
+    ts_ms = entry[0]
     recent = list(card.recent)
-    insort(recent, (ts_ms, tx.txn_id))
+    insort(recent, entry)
     horizon = recent[-1][0] - rule.window_ms - rule.late_grace_ms
-    recent = [entry for entry in recent if entry[0] >= horizon]
+    recent = [kept for kept in recent[-rule.keep_recent :] if kept[0] >= horizon]
     burst = first_new_burst(recent, ts_ms, rule, card.alerted_until) if ts_ms >= horizon else None
     if burst is None:
         return None, replace(card, recent=tuple(recent))

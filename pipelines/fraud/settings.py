@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.common.settings import Duration
@@ -21,9 +21,22 @@ class FraudSettings(BaseSettings):
     )
     velocity_max: int = Field(default=5, ge=1, description="more transactions than this ...")
     velocity_window: Duration = Field(default=timedelta(seconds=60), description="... within this")
+    velocity_keep: int = Field(
+        default=256, ge=2, description="recent transactions kept per card (bounds a busy card)"
+    )
     late_grace: Duration = Field(
         default=timedelta(hours=3), description="how late an event may arrive and still count"
     )
     profile_history: Duration = Field(
         default=timedelta(days=365), description="how far back older profile versions are kept"
     )
+
+    @model_validator(mode="after")
+    def _velocity_keep_exceeds_max(self) -> FraudSettings:
+        if self.velocity_keep <= self.velocity_max:
+            msg = (
+                f"FRAUD_VELOCITY_KEEP ({self.velocity_keep}) must exceed FRAUD_VELOCITY_MAX "
+                f"({self.velocity_max}): a burst is more than that many transactions"
+            )
+            raise ValueError(msg)
+        return self

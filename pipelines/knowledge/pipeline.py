@@ -22,7 +22,7 @@ from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import KbChange
 from pipelines.common.serialization import PoisonMessage
-from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.knowledge.chunking import TokenCounter, chunk_document
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.settings import KnowledgeSettings
@@ -93,6 +93,7 @@ def build(
 
 def main(settings: StreamwiseSettings) -> None:
     """``streamwise run knowledge``."""
+    knowledge = load_settings(KnowledgeSettings)
     papp = make_app("knowledge", settings, commit_interval_s=COMMIT_INTERVAL_S)
-    build(papp, KnowledgeSettings())
+    build(papp, knowledge)
     papp.run()

@@ -19,7 +19,7 @@ from pipelines.common import resources
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import Answer, Customer, Question
-from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.knowledge.answering import Answerer
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.replica import KnowledgeReplica
@@ -77,6 +77,7 @@ def make_answerer(settings: StreamwiseSettings, knowledge: KnowledgeSettings) ->
 
 def main(settings: StreamwiseSettings) -> None:
     """``streamwise run rag``."""
+    knowledge = load_settings(KnowledgeSettings)
     papp = make_app("rag", settings)
-    build(papp, make_answerer(settings, KnowledgeSettings()))
+    build(papp, make_answerer(settings, knowledge))
     papp.run()

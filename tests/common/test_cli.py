@@ -77,6 +77,22 @@ def test_a_bad_setting_is_named() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [("FRAUD_KEEP_SIGHTINGS", "0",
+      "bad setting FRAUD_KEEP_SIGHTINGS: Input should be greater than or equal to 1"),
+     ("FRAUD_VELOCITY_KEEP", "3",
+      "bad setting: FRAUD_VELOCITY_KEEP (3) must exceed FRAUD_VELOCITY_MAX (5): "
+      "a burst is more than that many transactions")],
+)  # fmt: skip
+def test_a_bad_pipeline_setting_is_one_line_naming_the_variable(
+    settings: StreamwiseSettings, variable: str, value: str, reason: str
+) -> None:
+    result = streamwise("run", "fraud", env={**_env(settings), variable: value})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"streamwise run: error: {reason}"]
+
+
 def test_produce_without_a_broker_says_how_to_get_one() -> None:
     env = {k: v for k, v in os.environ.items() if k != "STREAMWISE_BROKER"}
     result = subprocess.run(

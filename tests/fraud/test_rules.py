@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -290,6 +290,30 @@ def test_a_transaction_later_than_the_grace_is_not_counted() -> None:
     assert "stale" not in {txn_id for _, txn_id in card.record.recent}
 
 
+def test_a_very_busy_card_keeps_only_its_newest_transactions_and_alerts_as_before() -> None:
+    """A card-testing attack: a charge every 10 s for 10 minutes, kept to the newest 8."""
+    charges = [
+        txn(f"x{i}", at("10:00:00") + timedelta(seconds=10 * i), "London", "online")
+        for i in range(60)
+    ]
+
+    def alerted(rule: VelocityRule) -> tuple[list[str], CardRecord]:
+        card, ids = CardRecord(), []
+        for tx in charges:
+            alert, card = check_velocity(tx, card, rule)
+            ids += [alert.alert_id] if alert is not None else []
+        return ids, card
+
+    capped, card = alerted(VelocityRule(max_count=5, window_ms=60_000, keep_recent=8))
+    uncapped, _ = alerted(VelocityRule(max_count=5, window_ms=60_000, keep_recent=256))
+
+    assert [txn_id for _, txn_id in card.recent] == [f"x{i}" for i in range(52, 60)]
+    assert capped == uncapped
+    assert len(capped) == 8  # 7 charges per minute: a new burst every 70 s after the first
+    older = txn("x0-again", at("10:00:05"), "London", "online")
+    assert check_velocity(older, card, VelocityRule(keep_recent=8)) == (None, card)
+
+
 def test_the_alert_window_ends_at_the_transaction_that_completed_it() -> None:
     card, alert = CardRecord(), None
     for i in range(6):
@@ -310,3 +334,5 @@ def test_rule_rejects_settings_that_cannot_work() -> None:
         TravelRule(max_speed_kmh=0)
     with pytest.raises(ValueError, match="max_count and window_ms must be positive"):
         VelocityRule(max_count=0)
+    with pytest.raises(ValueError, match=r"keep_recent \(5\) must exceed max_count \(5\)"):
+        VelocityRule(max_count=5, keep_recent=5)
