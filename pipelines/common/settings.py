@@ -34,6 +34,8 @@ def _seconds(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 ProcessingGuarantee = Literal["at-least-once", "exactly-once"]
+BrokerEngine = Literal["kafka", "tansu"]
+
 S = TypeVar("S", bound=BaseSettings)
 
 
@@ -55,9 +57,6 @@ def load_settings(settings_class: type[S]) -> S:
         reason = first["msg"].removeprefix("Value error, ")
         where = f" {prefix}{str(first['loc'][0]).upper()}" if first["loc"] else ""
         raise SettingsError(f"bad setting{where}: {reason}") from None
-
-
-BrokerEngine = Literal["kafka", "tansu"]
 
 
 class StreamwiseSettings(BaseSettings):
