@@ -11,7 +11,8 @@ pipeline in the process (``MeteredEmbedder``, ``MeteredChatModel``,
 
 ``/livez`` answers 200 while the main loop keeps polling Kafka (a step stuck for
 longer than any retry budget is a hung process: restart it); ``/readyz`` answers
-200 once the pipeline processes messages, and 503 again once it is stopping.
+200 once the main loop runs (models loaded, topics subscribed; the group assigns
+partitions moments later), and 503 again once it is stopping.
 """
 
 from __future__ import annotations
