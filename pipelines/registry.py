@@ -1,4 +1,6 @@
-"""The pipelines ``streamwise run`` knows: name -> module with ``main(settings)`` and a summary."""
+"""The pipelines ``streamwise run`` knows: name -> module with ``main(settings)``, a summary,
+and the settings class of the pipeline's own environment (``FRAUD_*``, ...), if it has one.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +8,23 @@ import importlib
 from collections.abc import Callable
 from typing import NamedTuple
 
-from pipelines.common.settings import StreamwiseSettings
+from pydantic_settings import BaseSettings
+
+from pipelines.common.settings import StreamwiseSettings, load_settings
 
 
 class PipelineEntry(NamedTuple):
     module: str
     summary: str
+    settings: str | None = None
+    """``module:Class`` of the pipeline's own settings."""
 
 
 PIPELINES: dict[str, PipelineEntry] = {
     "fraud": PipelineEntry(
         "pipelines.fraud.pipeline",
         "impossible travel, velocity and profile joins: transactions -> fraud-alerts",
+        "pipelines.fraud.settings:FraudSettings",
     ),
     "fraud-triage": PipelineEntry(
         "pipelines.fraud.triage",
@@ -26,14 +33,17 @@ PIPELINES: dict[str, PipelineEntry] = {
     "feedback": PipelineEntry(
         "pipelines.feedback.pipeline",
         "sentiment, key phrases, categories, insights and alerts: feedback -> feedback-*",
+        "pipelines.feedback.settings:FeedbackSettings",
     ),
     "knowledge": PipelineEntry(
         "pipelines.knowledge.pipeline",
         "keep the vector store in sync with the knowledge base: kb-changes -> Chroma",
+        "pipelines.knowledge.settings:KnowledgeSettings",
     ),
     "rag": PipelineEntry(
         "pipelines.knowledge.rag",
         "answer questions from the latest knowledge, with citations: questions -> answers",
+        "pipelines.knowledge.settings:KnowledgeSettings",
     ),
 }
 
@@ -43,3 +53,16 @@ def runner(name: str) -> Callable[[StreamwiseSettings], None]:
     entry = PIPELINES[name]
     main: Callable[[StreamwiseSettings], None] = importlib.import_module(entry.module).main
     return main
+
+
+def check_settings(name: str) -> None:
+    """Read pipeline ``name``'s own settings now, so that a bad value fails first.
+
+    ``streamwise run`` calls this before it starts or reaches a broker: a typo in a
+    ``FRAUD_*`` variable is one line at once, not after an embedded Kafka has booted.
+    """
+    entry = PIPELINES[name]
+    if entry.settings is not None:
+        module, class_name = entry.settings.split(":")
+        settings_class: type[BaseSettings] = getattr(importlib.import_module(module), class_name)
+        load_settings(settings_class)

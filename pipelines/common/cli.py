@@ -25,7 +25,7 @@ from pipelines.common.broker import ENGINES, BrokerError, embedded_broker
 from pipelines.common.produce import produce_lines
 from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
 from pipelines.common.topics import REGISTRY, all_topics, spec
-from pipelines.registry import PIPELINES, runner
+from pipelines.registry import PIPELINES, check_settings, runner
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -101,6 +101,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    check_settings(args.pipeline)
     main = runner(args.pipeline)
     with _broker_for(_settings()) as settings:
         main(settings)
