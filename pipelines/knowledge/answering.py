@@ -4,7 +4,9 @@ I/O (the replica, the embedder, the chat model, the clock) is passed in; the
 steps it calls (retrieval, prompt, post-check) are pure. Every question gets
 exactly one answer record: ``ok``, ``no_context`` (nothing relevant retrieved)
 or ``rejected`` with a ``reason`` (the model's output failed the post-check, or
-the index did not reach ``min_versions`` in time). Model and Chroma outages
+the index did not reach ``min_versions`` in time). An answer whose figures no
+source states is replaced by the source sentence that answers the question (``ok``,
+with the ``reason``), or rejected when no sentence plainly does. Model and Chroma outages
 are raised, not answered: the pipeline's stage retries them.
 """
 
@@ -18,7 +20,12 @@ from typing import Any
 from models import ChatModel, Embedder, ModelOutputInvalid
 from pipelines.common.events import Answer, Citation, Question
 from pipelines.common.pii import mask_pans
-from pipelines.knowledge.postcheck import check_answer, parse_lenient
+from pipelines.knowledge.postcheck import (
+    check_answer,
+    parse_lenient,
+    quote_for,
+    unsupported_numbers,
+)
 from pipelines.knowledge.prompt import build_prompt
 from pipelines.knowledge.replica import KnowledgeReplica, Snapshot
 from pipelines.knowledge.retrieval import Scored, hybrid_search
@@ -107,9 +114,42 @@ class Answerer:
                 reason=verdict.reason, retrieval_ms=retrieval_ms,
             )  # fmt: skip
         cited = tuple(hits[n - 1] for n in verdict.sources)
+        text = str(output["answer"])
+        invented = unsupported_numbers(text, [query, *(h.passage.text for h in cited)])
+        if invented:
+            return self._quote_instead(
+                question, snapshot, started, hits, invented=invented, retrieval_ms=retrieval_ms
+            )
         return self._reply(
-            question, snapshot, started, "ok", text=mask_pans(str(output["answer"])), cited=cited,
+            question, snapshot, started, "ok", text=mask_pans(text), cited=cited,
             retrieval_ms=retrieval_ms,
+        )  # fmt: skip
+
+    def _quote_instead(
+        self,
+        question: Question,
+        snapshot: Snapshot,
+        started: float,
+        hits: list[Scored],
+        *,
+        invented: list[str],
+        retrieval_ms: float,
+    ) -> Answer:
+        """The model stated figures no source gives: quote the passage that answers, or reject.
+
+        A wrong number in a policy answer ("123 days" for a 30-day refund) is worse than
+        no answer; the sentence that plainly answers the question is better than both.
+        """
+        why = f"the model's answer stated {', '.join(invented)}, which none of its sources says"
+        found = quote_for(mask_pans(question.text), [h.passage.text for h in hits])
+        if found is None:
+            return self._reply(
+                question, snapshot, started, "rejected", reason=why, retrieval_ms=retrieval_ms
+            )
+        index, sentence = found
+        return self._reply(
+            question, snapshot, started, "ok", text=mask_pans(sentence), cited=(hits[index],),
+            reason=f"quoted from the source: {why}", retrieval_ms=retrieval_ms,
         )  # fmt: skip
 
     def _wait_for(self, question: Question) -> tuple[Snapshot, dict[str, tuple[int, int | None]]]:

@@ -5,19 +5,29 @@ every source is the number of a passage it was shown, and the answer does not
 echo the instructions or the prompt's block markers (a sign that a document
 talked the model into revealing them). Anything else is ``rejected`` with the
 reason, never published as an answer.
+
+A small model also copies the shape of an answer and invents its figures ("123
+days" where the policy says 30): a number that none of its sources states is
+caught by ``unsupported_numbers``, and ``quote_for`` finds the sentence of a
+passage that answers the question instead, if one plainly does.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models import JsonObject
 from pipelines.knowledge.prompt import CLOSE, OPEN
+from pipelines.knowledge.retrieval import terms
 
 ECHO_WORDS = 6
+MIN_SHARED_TERMS = 2
 _WORD = re.compile(r"[a-z0-9']+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -65,3 +75,28 @@ def check_answer(output: JsonObject, passage_count: int, system_prompt: str) -> 
     if echoes(answer, system_prompt):
         return Verdict(False, "answer echoes the instructions")
     return Verdict(True, None, tuple(dict.fromkeys(sources)))
+
+
+def unsupported_numbers(answer: str, sources: Sequence[str]) -> list[str]:
+    """The numbers ``answer`` states that no text of ``sources`` contains, in order."""
+    known = {number for text in sources for number in _NUMBER.findall(text)}
+    return [n for n in dict.fromkeys(_NUMBER.findall(answer)) if n not in known]
+
+
+def quote_for(question: str, passages: Sequence[str]) -> tuple[int, str] | None:
+    """The sentence of ``passages`` sharing the most terms with ``question``, and its passage.
+
+    ``None`` unless it shares at least ``MIN_SHARED_TERMS``: a quote must plainly be
+    about the question. On a tie the earlier passage (better ranked) wins.
+    """
+    asked = set(terms(question))
+    best: tuple[int, int, str] | None = None  # shared terms, passage index, sentence
+    for index, text in enumerate(passages):
+        for piece in _SENTENCE_END.split(text):
+            sentence = piece.strip()
+            if not sentence or sentence.startswith("#"):
+                continue
+            shared = len(asked & set(terms(sentence)))
+            if shared >= MIN_SHARED_TERMS and (best is None or shared > best[0]):
+                best = (shared, index, sentence)
+    return (best[1], best[2]) if best is not None else None

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.knowledge.postcheck import check_answer, echoes, parse_lenient
+from pipelines.knowledge.postcheck import (
+    check_answer,
+    echoes,
+    parse_lenient,
+    quote_for,
+    unsupported_numbers,
+)
 from pipelines.knowledge.prompt import SYSTEM_PROMPT, build_prompt
 from pipelines.knowledge.retrieval import Bm25, Passage, hybrid_search, ranked_documents
 
@@ -91,3 +97,26 @@ def test_a_raw_newline_inside_the_answer_string_is_tolerated_but_nothing_else() 
     }
     assert parse_lenient('{"answer": "cut off') is None
     assert parse_lenient("[1, 2]") is None
+
+
+REFUNDS = (
+    "# Time limits\n\nRefunds are paid within 30 days of the returned item reaching our "
+    "warehouse.\n\n# Method\n\nRefunds go back to the card used for the purchase."
+)
+
+
+def test_a_figure_no_source_states_is_caught_and_one_they_state_is_not() -> None:
+    question = "How many days until my refund is paid for order 5531?"
+    assert unsupported_numbers("123 days until my refund is paid", [question, REFUNDS]) == ["123"]
+    assert unsupported_numbers("Within 30 days (order 5531).", [question, REFUNDS]) == []
+    assert unsupported_numbers("Express takes 2 weeks, 12 hours", [REFUNDS]) == ["2", "12"]
+
+
+def test_the_quote_is_the_sentence_that_plainly_answers_or_none() -> None:
+    warranty = "Electronics carry a two-year warranty. Keep the receipt as proof of purchase."
+    assert quote_for("How many days until my refund is paid?", [warranty, REFUNDS]) == (
+        1,
+        "Refunds are paid within 30 days of the returned item reaching our warehouse.",
+    )
+    assert quote_for("How long does express shipping take?", [warranty, REFUNDS]) is None
+    assert quote_for("Time limits?", [REFUNDS]) is None  # headings are not answers
