@@ -79,7 +79,8 @@ class LiveView:
         self._last_progress = 0.0
 
     def line(self, text: str) -> None:
-        self._console.print(text, highlight=False, soft_wrap=True)
+        # data, not markup: "[email]", "[phone]" and "[card ****1111]" must stay visible
+        self._console.print(text, highlight=False, soft_wrap=True, markup=False)
 
     def progress(self, phase: str, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -136,7 +137,7 @@ def run_demo(settings: StreamwiseSettings, *, seconds: float) -> int:
     for scenario in scenarios:
         console.print(f"[bold]{scenario.title}[/]", highlight=False)
         for line in scenario.summary(outputs):
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, markup=False)
     dead = {topic: n for topic, n in ((t, len(outputs.get(t, []))) for t in _dlqs(scenarios)) if n}
     console.print(f"dead letters: {dead or 'none'}", highlight=False)
     return 0
