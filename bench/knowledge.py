@@ -34,6 +34,7 @@ from pipelines.common.broker import embedded_broker
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
+from pipelines.knowledge.answering import QUOTED
 from pipelines.knowledge.chunking import chunk_document
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.replica import KnowledgeReplica
@@ -227,7 +228,7 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
             fresh = router.ask(target.question, min_versions={target.doc_id: 2}, timeout_s=120)
             fresh_cited = any(c.doc_id == target.doc_id and c.version == 2 for c in fresh.citations)
 
-            latencies, retrievals, round_trips, statuses, cited_right = [], [], [], [], 0
+            latencies, retrievals, round_trips, statuses, cited_right, quoted = [], [], [], [], 0, 0
             for entry in faq[10 : 10 + questions]:
                 asked = time.monotonic()
                 answer = router.ask(entry.question, timeout_s=300)
@@ -237,6 +238,7 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
                 if retrieval_ms is not None:
                     retrievals.append(float(retrieval_ms))
                 statuses.append(answer.status)
+                quoted += str(getattr(answer, "reason", None) or "").startswith(QUOTED)
                 cited = [c.doc_id for c in answer.citations]
                 cited_right += bool(cited) and cited[0] == entry.doc_id
             router.close()
@@ -296,7 +298,9 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
         f"| round trip seen by `ask` (topics both ways) | {percentile(round_trips, 0.5):.0f} | "
         f"{percentile(round_trips, 0.95):.0f} |",
         "",
-        f"Statuses: {', '.join(f'{s}: {statuses.count(s)}' for s in sorted(set(statuses)))}. "
+        f"Statuses: {', '.join(f'{s}: {statuses.count(s)}' for s in sorted(set(statuses)))}; "
+        f"{quoted} of the `ok` answers quote their source's sentence because the model's own "
+        "answer stated a figure no source gives. "
         f"First citation is the right FAQ entry in {cited_right}/{n} answers "
         f"(mean latency {statistics.mean(latencies):.0f} ms).",
         "",

@@ -34,6 +34,7 @@ from pipelines.knowledge.settings import KnowledgeSettings
 logger = logging.getLogger(__name__)
 
 NO_CONTEXT_ANSWER = "I could not find this in the knowledge base."
+QUOTED = "quoted from the source: "  # how the reason of a quoted answer starts
 _POLL_S = 0.05
 
 
@@ -149,7 +150,7 @@ class Answerer:
         index, sentence = found
         return self._reply(
             question, snapshot, started, "ok", text=mask_pans(sentence), cited=(hits[index],),
-            reason=f"quoted from the source: {why}", retrieval_ms=retrieval_ms,
+            reason=QUOTED + why, retrieval_ms=retrieval_ms,
         )  # fmt: skip
 
     def _wait_for(self, question: Question) -> tuple[Snapshot, dict[str, tuple[int, int | None]]]:

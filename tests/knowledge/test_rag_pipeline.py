@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.common.broker import RunningBroker
 from pipelines.common.chroma_server import ChromaServer
+from pipelines.knowledge.answering import QUOTED
 from pipelines.knowledge.postcheck import echoes, unsupported_numbers
 from pipelines.knowledge.prompt import SYSTEM_PROMPT
 from tests.conftest import isolated_settings
@@ -134,7 +135,7 @@ def test_no_published_answer_states_a_figure_its_sources_do_not(
         sources = [texts[doc] for doc in cited_docs(answer)]
         assert unsupported_numbers(answer["answer"], sources) == [], answer
         if answer.get("reason"):  # replaced by a quote: the quote is in its one source
-            assert answer["reason"].startswith("quoted from the source: ")
+            assert answer["reason"].startswith(QUOTED)
             [source] = sources
             assert answer["answer"] in source
 
