@@ -3,7 +3,8 @@
 Seed: three help-centre documents. Then a customer asks about refunds and gets
 the 30-day answer citing v1; the refund policy is changed to 45 days; the same
 question, asked again with ``min_versions`` so it waits for the change, cites v2.
-Later, the shipping page is withdrawn and a shipping question finds no context.
+Later, the shipping page is withdrawn and a shipping question finds nothing that
+answers it: ``no_context``, or ``rejected`` with the reason (never the old page).
 """
 
 from __future__ import annotations
