@@ -5,7 +5,8 @@ fraud-alerts --triage--> fraud-alerts-triaged
 triage: embed the case, recall similar earlier cases, ask the LLM for a note, remember the case
 
 Its own consumer group: a slow or failing model delays the triaged copies only,
-never ``fraud-alerts``. The note is written from the alert's facts alone.
+never ``fraud-alerts``. The note is written from the alert's facts alone, and a note
+that states a figure or a name the facts do not is replaced by one built from them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.epoch import to_ms
 from pipelines.common.events import FraudAlert, TriagedAlert
+from pipelines.common.grounding import unsupported_names, unsupported_numbers
 from pipelines.common.pii import mask_pans
 from pipelines.common.resources import chat_model, embedder, vector_collection
 from pipelines.common.settings import StreamwiseSettings
@@ -41,25 +43,48 @@ SYSTEM_PROMPT = (
     "Use only the facts given. Example: {example}"
 )
 # One worked example per rule: small local models follow an example of the same kind
-# of case far better than an instruction alone (measured on SmolLM2-135M).
-NOTE_EXAMPLES = {
+# of case far better than an instruction alone (measured on SmolLM2-135M). Each is what
+# happened, then what to check first; the second half is also the advice of a note
+# written from the facts when the model's note states what the facts do not.
+NOTE_EXAMPLES: dict[str, tuple[str, str]] = {
     "impossible_travel": (
         "The card was used in person in London and then in Paris 40 seconds later, far "
-        "faster than any flight. Check whether the card was cloned and call the customer."
+        "faster than any flight.",
+        "Check whether the card was cloned and call the customer.",
     ),
     "velocity": (
-        "The card made 8 purchases within one minute, more than the limit allows. Check "
-        "whether the purchases are genuine and consider blocking the card."
+        "The card made 8 purchases within one minute, more than the limit allows.",
+        "Check whether the purchases are genuine and consider blocking the card.",
     ),
 }
 DEFAULT_EXAMPLE = (
-    "The card triggered a fraud rule. Check the listed transactions with the customer."
+    "The card triggered a fraud rule.",
+    "Check the listed transactions with the customer.",
 )
 
 
 def system_prompt(rule: str) -> str:
-    example = NOTE_EXAMPLES.get(rule, DEFAULT_EXAMPLE)
+    example = " ".join(NOTE_EXAMPLES.get(rule, DEFAULT_EXAMPLE))
     return SYSTEM_PROMPT.format(example=orjson.dumps({"note": example}).decode())
+
+
+def facts_note(alert: FraudAlert) -> str:
+    """A note from the alert's own reasons and the rule's advice: nothing to get wrong."""
+    _, advice = NOTE_EXAMPLES.get(alert.rule, DEFAULT_EXAMPLE)
+    reasons = "; ".join(mask_pans(reason) for reason in alert.reasons)
+    return f"{reasons[:1].upper()}{reasons[1:]}. {advice}"
+
+
+def grounded_note(note: str, alert: FraudAlert) -> str:
+    """``note`` if every figure and name in it is in the alert's facts, else ``facts_note``.
+
+    SmolLM2 often copies its example ("London ... Paris 40 seconds later") for a case
+    that happened elsewhere: an analyst must not read invented places or counts.
+    """
+    facts = [alert_facts(alert)]
+    if unsupported_numbers(note, facts) or unsupported_names(note, facts):
+        return facts_note(alert)
+    return note
 
 
 def case_text(alert: FraudAlert) -> str:
@@ -113,7 +138,7 @@ class Triage:
             {
                 **alert.to_json_dict(),
                 "reasons": [mask_pans(reason) for reason in alert.reasons],
-                "note": mask_pans(answer["note"]),
+                "note": grounded_note(mask_pans(answer["note"]), alert),
                 "similar_alert_ids": similar,
             }
         )

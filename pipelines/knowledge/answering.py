@@ -19,13 +19,9 @@ from typing import Any
 
 from models import ChatModel, Embedder, ModelOutputInvalid
 from pipelines.common.events import Answer, Citation, Question
+from pipelines.common.grounding import unsupported_numbers
 from pipelines.common.pii import mask_pans
-from pipelines.knowledge.postcheck import (
-    check_answer,
-    parse_lenient,
-    quote_for,
-    unsupported_numbers,
-)
+from pipelines.knowledge.postcheck import check_answer, parse_lenient, quote_for
 from pipelines.knowledge.prompt import build_prompt
 from pipelines.knowledge.replica import KnowledgeReplica, Snapshot
 from pipelines.knowledge.retrieval import Scored, hybrid_search

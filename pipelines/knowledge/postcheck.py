@@ -8,7 +8,7 @@ reason, never published as an answer.
 
 A small model also copies the shape of an answer and invents its figures ("123
 days" where the policy says 30): a number that none of its sources states is
-caught by ``unsupported_numbers``, and ``quote_for`` finds the sentence of a
+caught by ``pipelines.common.grounding``, and ``quote_for`` finds the sentence of a
 passage that answers the question instead, if one plainly does.
 """
 
@@ -26,7 +26,6 @@ from pipelines.knowledge.retrieval import terms
 ECHO_WORDS = 6
 MIN_SHARED_TERMS = 2
 _WORD = re.compile(r"[a-z0-9']+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -75,12 +74,6 @@ def check_answer(output: JsonObject, passage_count: int, system_prompt: str) -> 
     if echoes(answer, system_prompt):
         return Verdict(False, "answer echoes the instructions")
     return Verdict(True, None, tuple(dict.fromkeys(sources)))
-
-
-def unsupported_numbers(answer: str, sources: Sequence[str]) -> list[str]:
-    """The numbers ``answer`` states that no text of ``sources`` contains, in order."""
-    known = {number for text in sources for number in _NUMBER.findall(text)}
-    return [n for n in dict.fromkeys(_NUMBER.findall(answer)) if n not in known]
 
 
 def quote_for(question: str, passages: Sequence[str]) -> tuple[int, str] | None:

@@ -10,7 +10,7 @@ from pipelines.common.app import make_app
 from pipelines.common.events import FraudAlert
 from pipelines.common.resources import chat_model, embedder, vector_collection
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.fraud.triage import CASES_COLLECTION, Triage, build
+from pipelines.fraud.triage import CASES_COLLECTION, NOTE_EXAMPLES, Triage, build, facts_note
 from tests.kafkaio import produce, read
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -88,3 +88,41 @@ def test_an_alert_the_model_cannot_note_goes_to_the_dlq_after_retries(
     assert dead.header("streamwise.stage") == "triage"
     assert dead.header("streamwise.detail.raw") == "{{{ not json"
     assert read(settings, "fraud-alerts-triaged", timeout_s=2) == []
+
+
+class CopyingModel:
+    """Fault injection: a model that writes its worked example whatever the case (SmolLM2 does)."""
+
+    model_id = "copying"
+
+    def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
+        rule = "velocity" if '"rule":"velocity"' in user else "impossible_travel"
+        return {"note": " ".join(NOTE_EXAMPLES[rule])}
+
+
+def test_a_note_naming_places_or_counts_the_alert_does_not_is_rebuilt_from_the_facts(
+    settings: StreamwiseSettings,
+) -> None:
+    elsewhere = travel_alert("m1", 0, "Kaduna (NG)")
+    elsewhere["reasons"] = [
+        "card present in Montréal (CA) and Kaduna (NG) 27 min 59 s apart: 8 474 km at "
+        "18 170 km/h, above the 900 km/h limit"
+    ]
+    burst = {
+        **VELOCITY,
+        "alert_id": "v6",
+        "reasons": ["6 transactions within 60 s, above the limit of 5"],
+    }
+    produce(settings, "fraud-alerts", [(a["card_id"], a) for a in (elsewhere, burst)])
+
+    run_triage(settings, CopyingModel())
+
+    records = read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 2)
+    notes = {r.json()["alert_id"]: r.json()["note"] for r in records}
+    assert notes["m1"] == facts_note(FraudAlert.model_validate(elsewhere))
+    assert notes["m1"].startswith("Card present in Montréal (CA) and Kaduna (NG) 27 min 59 s")
+    assert "London" not in notes["m1"]
+    assert notes["v6"] == (
+        "6 transactions within 60 s, above the limit of 5. "
+        "Check whether the purchases are genuine and consider blocking the card."
+    )

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.knowledge.postcheck import (
-    check_answer,
-    echoes,
-    parse_lenient,
-    quote_for,
-    unsupported_numbers,
-)
+from pipelines.common.grounding import unsupported_numbers
+from pipelines.knowledge.postcheck import check_answer, echoes, parse_lenient, quote_for
 from pipelines.knowledge.prompt import SYSTEM_PROMPT, build_prompt
 from pipelines.knowledge.retrieval import Bm25, Passage, hybrid_search, ranked_documents
 

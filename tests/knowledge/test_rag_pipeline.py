@@ -14,8 +14,9 @@ import pytest
 
 from pipelines.common.broker import RunningBroker
 from pipelines.common.chroma_server import ChromaServer
+from pipelines.common.grounding import unsupported_numbers
 from pipelines.knowledge.answering import QUOTED
-from pipelines.knowledge.postcheck import echoes, unsupported_numbers
+from pipelines.knowledge.postcheck import echoes
 from pipelines.knowledge.prompt import SYSTEM_PROMPT
 from tests.conftest import isolated_settings
 from tests.kafkaio import produce, read
