@@ -104,9 +104,14 @@ class FraudAlert(Event):
     to: Place | None = None
 
 
+NoteSource = Literal["model", "facts"]
+
+
 class TriagedAlert(FraudAlert):
     note: str
     similar_alert_ids: list[str] = Field(default_factory=list)
+    note_source: NoteSource = "model"
+    """``facts``: the model's note stated what the alert does not, so it was rebuilt."""
 
 
 # --- feedback --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from models import ChatModel, Embedder
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.epoch import to_ms
-from pipelines.common.events import FraudAlert, TriagedAlert
+from pipelines.common.events import FraudAlert, NoteSource, TriagedAlert
 from pipelines.common.grounding import unsupported_names, unsupported_numbers
 from pipelines.common.pii import mask_pans
 from pipelines.common.resources import chat_model, embedder, vector_collection
@@ -75,7 +75,7 @@ def facts_note(alert: FraudAlert) -> str:
     return f"{reasons[:1].upper()}{reasons[1:]}. {advice}"
 
 
-def grounded_note(note: str, alert: FraudAlert) -> str:
+def grounded_note(note: str, alert: FraudAlert) -> tuple[str, NoteSource]:
     """``note`` if every figure and name in it is in the alert's facts, else ``facts_note``.
 
     SmolLM2 often copies its example ("London ... Paris 40 seconds later") for a case
@@ -83,8 +83,8 @@ def grounded_note(note: str, alert: FraudAlert) -> str:
     """
     facts = [alert_facts(alert)]
     if unsupported_numbers(note, facts) or unsupported_names(note, facts):
-        return facts_note(alert)
-    return note
+        return facts_note(alert), "facts"
+    return note, "model"
 
 
 def case_text(alert: FraudAlert) -> str:
@@ -134,11 +134,13 @@ class Triage:
                 )
             ]
         )
+        note, source = grounded_note(mask_pans(answer["note"]), alert)
         return TriagedAlert.model_validate(
             {
                 **alert.to_json_dict(),
                 "reasons": [mask_pans(reason) for reason in alert.reasons],
-                "note": grounded_note(mask_pans(answer["note"]), alert),
+                "note": note,
+                "note_source": source,
                 "similar_alert_ids": similar,
             }
         )

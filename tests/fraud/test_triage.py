@@ -55,6 +55,7 @@ def test_alerts_get_a_note_and_their_similar_earlier_cases(settings: StreamwiseS
     for alert_id, alert in triaged.items():
         FraudAlert.model_validate(alert)
         assert len(alert["note"]) >= 10, alert_id
+        assert alert["note_source"] in {"model", "facts"}
         assert "4111 1111 1111 1111" not in str(alert)
     assert triaged["a1"]["similar_alert_ids"] == []  # nothing earlier
     assert triaged["a2"]["similar_alert_ids"][0] == "a1"  # the same kind of case comes first
@@ -119,6 +120,7 @@ def test_a_note_naming_places_or_counts_the_alert_does_not_is_rebuilt_from_the_f
 
     records = read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 2)
     notes = {r.json()["alert_id"]: r.json()["note"] for r in records}
+    assert {r.json()["note_source"] for r in records} == {"facts"}
     assert notes["m1"] == facts_note(FraudAlert.model_validate(elsewhere))
     assert notes["m1"].startswith("Card present in Montréal (CA) and Kaduna (NG) 27 min 59 s")
     assert "London" not in notes["m1"]
