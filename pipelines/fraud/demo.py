@@ -15,14 +15,14 @@ from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL, VELOCITY
 
 
 def _render_alert(alert: dict[str, Any]) -> str:
-    return f"[red]FRAUD[/] {alert['severity']:<6} {alert['rule']:<17} {alert['card_id']}: " + (
+    return f"FRAUD {alert['severity']:<6} {alert['rule']:<17} {alert['card_id']}: " + (
         "; ".join(alert["reasons"])
     )
 
 
 def _render_triaged(alert: dict[str, Any]) -> str:
     similar = len(alert.get("similar_alert_ids", []))
-    return f"[yellow]TRIAGE[/] {alert['card_id']}: {alert['note']} ({similar} similar earlier)"
+    return f"TRIAGE {alert['card_id']}: {alert['note']} ({similar} similar earlier)"
 
 
 class FraudScenario:

@@ -7,6 +7,8 @@ import io
 from rich.console import Console
 
 from pipelines.demo import LiveView
+from pipelines.fraud.demo import FraudScenario
+from pipelines.fraud.generator import generate
 
 
 def test_masks_and_statuses_in_brackets_stay_visible() -> None:
@@ -18,3 +20,14 @@ def test_masks_and_statuses_in_brackets_stay_visible() -> None:
     assert out.getvalue() == (
         "answer q1 [rejected] 'Call me back on [phone] or at [email]' [card ****1111]\n"
     )
+
+
+def test_fraud_lines_are_plain_text_for_the_live_view() -> None:
+    """The view prints lines as data, so a renderer's markup would show as '[red]...[/]'."""
+    alert = {"rule": "velocity", "card_id": "c1", "severity": "medium",
+             "reasons": ["6 transactions within 60 s"], "note": "Check it."}  # fmt: skip
+    watch = FraudScenario(generate(n_cards=2, days=1, seed=1)).watch
+    assert watch["fraud-alerts"](alert) == (
+        "FRAUD medium velocity          c1: 6 transactions within 60 s"
+    )
+    assert watch["fraud-alerts-triaged"](alert) == "TRIAGE c1: Check it. (0 similar earlier)"
