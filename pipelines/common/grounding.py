@@ -12,8 +12,13 @@ import re
 from collections.abc import Sequence
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_][\w'-]*")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (a line break ends one too), stripped, none empty."""
+    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece.strip()]
 
 
 def unsupported_numbers(text: str, sources: Sequence[str]) -> list[str]:
@@ -29,7 +34,7 @@ def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
     """
     names = [
         word
-        for sentence in _SENTENCE_END.split(text)
+        for sentence in sentences(text)
         for word in _WORD.findall(sentence)[1:]
         if word[0].isupper()
     ]

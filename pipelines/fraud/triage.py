@@ -75,14 +75,13 @@ def facts_note(alert: FraudAlert) -> str:
     return f"{reasons[:1].upper()}{reasons[1:]}. {advice}"
 
 
-def grounded_note(note: str, alert: FraudAlert) -> tuple[str, NoteSource]:
-    """``note`` if every figure and name in it is in the alert's facts, else ``facts_note``.
+def grounded_note(note: str, alert: FraudAlert, facts: str) -> tuple[str, NoteSource]:
+    """``note`` if every figure and name in it is in ``facts``, else ``facts_note``.
 
     SmolLM2 often copies its example ("London ... Paris 40 seconds later") for a case
     that happened elsewhere: an analyst must not read invented places or counts.
     """
-    facts = [alert_facts(alert)]
-    if unsupported_numbers(note, facts) or unsupported_names(note, facts):
+    if unsupported_numbers(note, [facts]) or unsupported_names(note, [facts]):
         return facts_note(alert), "facts"
     return note, "model"
 
@@ -121,8 +120,9 @@ class Triage:
         ts_ms = to_ms(alert.ts)
         hits = self._cases.query(vector, k=SIMILAR_CASES + 1, where={"ts_ms": {"$lt": ts_ms}})
         similar = [hit.id for hit in hits if hit.id != alert.alert_id][:SIMILAR_CASES]
+        facts = alert_facts(alert)
         answer = self._model.complete_json(
-            system_prompt(alert.rule), "Alert facts: " + alert_facts(alert), NOTE_SCHEMA
+            system_prompt(alert.rule), "Alert facts: " + facts, NOTE_SCHEMA
         )
         self._cases.upsert(
             [
@@ -134,7 +134,7 @@ class Triage:
                 )
             ]
         )
-        note, source = grounded_note(mask_pans(answer["note"]), alert)
+        note, source = grounded_note(mask_pans(answer["note"]), alert, facts)
         return TriagedAlert.model_validate(
             {
                 **alert.to_json_dict(),

@@ -115,8 +115,9 @@ class Answerer:
         invented = unsupported_numbers(text, [query, *(h.passage.text for h in cited)])
         if invented:
             return self._quote_instead(
-                question, snapshot, started, hits, invented=invented, retrieval_ms=retrieval_ms
-            )
+                question, snapshot, started, hits,
+                query=query, invented=invented, retrieval_ms=retrieval_ms,
+            )  # fmt: skip
         return self._reply(
             question, snapshot, started, "ok", text=mask_pans(text), cited=cited,
             retrieval_ms=retrieval_ms,
@@ -129,6 +130,7 @@ class Answerer:
         started: float,
         hits: list[Scored],
         *,
+        query: str,
         invented: list[str],
         retrieval_ms: float,
     ) -> Answer:
@@ -138,7 +140,7 @@ class Answerer:
         no answer; the sentence that plainly answers the question is better than both.
         """
         why = f"the model's answer stated {', '.join(invented)}, which none of its sources says"
-        found = quote_for(mask_pans(question.text), [h.passage.text for h in hits])
+        found = quote_for(query, [h.passage.text for h in hits])
         if found is None:
             return self._reply(
                 question, snapshot, started, "rejected", reason=why, retrieval_ms=retrieval_ms

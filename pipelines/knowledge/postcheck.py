@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models import JsonObject
+from pipelines.common.grounding import sentences
 from pipelines.knowledge.prompt import CLOSE, OPEN
 from pipelines.knowledge.retrieval import terms
 
 ECHO_WORDS = 6
 MIN_SHARED_TERMS = 2
 _WORD = re.compile(r"[a-z0-9']+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,8 @@ def quote_for(question: str, passages: Sequence[str]) -> tuple[int, str] | None:
     asked = set(terms(question))
     best: tuple[int, int, str] | None = None  # shared terms, passage index, sentence
     for index, text in enumerate(passages):
-        for piece in _SENTENCE_END.split(text):
-            sentence = piece.strip()
-            if not sentence or sentence.startswith("#"):
+        for sentence in sentences(text):
+            if sentence.startswith("#"):
                 continue
             shared = len(asked & set(terms(sentence)))
             if shared >= MIN_SHARED_TERMS and (best is None or shared > best[0]):
