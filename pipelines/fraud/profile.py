@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from pipelines.common.events import Customer, FraudAlert, Severity
+import re
+
+from pipelines.common.events import Customer, FraudAlert, Severity, TravelNotice
 
 _ONE_LEVEL_UP: dict[Severity, Severity] = {"low": "medium", "medium": "high", "high": "high"}
+_TRAVEL_NOTICE = "travel notice for {country} from {start} to {end} covers the destination"
+_TRAVEL_NOTICE_REASON = re.compile(
+    _TRAVEL_NOTICE.format(country=r"[A-Z]{2}", start=r"\S+", end=r"\S+")
+)
+
+
+def travel_notice_reason(notice: TravelNotice) -> str:
+    """The reason an alert gets when ``notice`` explains its trip."""
+    covers = _TRAVEL_NOTICE.format(
+        country=notice.country, start=notice.from_.isoformat(), end=notice.to.isoformat()
+    )
+    return f"{covers}: severity lowered to low"
+
+
+def travel_announced(alert: FraudAlert) -> bool:
+    """Whether a travel notice of the customer's explains ``alert``'s trip.
+
+    The alert's reasons are its only record of the notice (the contract fixes its
+    fields), so the reason ``travel_notice_reason`` wrote is read back here, in the
+    one module that writes it.
+    """
+    return any(_TRAVEL_NOTICE_REASON.match(reason) for reason in alert.reasons)
 
 
 def apply_profile(alert: FraudAlert, customer: Customer | None) -> FraudAlert:
@@ -23,10 +47,7 @@ def apply_profile(alert: FraudAlert, customer: Customer | None) -> FraudAlert:
         notice = next((n for n in customer.travel_notices if n.covers(country, day)), None)
         if notice is not None:
             severity = "low"
-            reasons.append(
-                f"travel notice for {notice.country} from {notice.from_.isoformat()} "
-                f"to {notice.to.isoformat()} covers the destination: severity lowered to low"
-            )
+            reasons.append(travel_notice_reason(notice))
     if customer.risk_tier == "high":
         raised = _ONE_LEVEL_UP[severity]
         reasons.append(

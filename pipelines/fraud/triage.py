@@ -25,6 +25,7 @@ from pipelines.common.grounding import unsupported_names, unsupported_numbers
 from pipelines.common.pii import mask_pans
 from pipelines.common.resources import chat_model, embedder, vector_collection
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.fraud.profile import travel_announced
 from state.vectors import VectorCollection, VectorRecord
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,11 @@ SYSTEM_PROMPT = (
     "sentence what happened and in one sentence what the analyst should check first. "
     "Use only the facts given. Example: {example}"
 )
-# One worked example per rule: small local models follow an example of the same kind
-# of case far better than an instruction alone (measured on SmolLM2-135M). Each is what
-# happened, then what to check first; the second half is also the advice of a note
-# written from the facts when the model's note states what the facts do not.
+# One worked example per kind of case (a rule; an announced trip): small local models
+# follow an example of the same kind of case far better than an instruction alone
+# (measured on SmolLM2-135M). Each is what happened, then what to check first; the
+# second half is also the advice of a note written from the facts when the model's
+# note states what the facts do not.
 NOTE_EXAMPLES: dict[str, tuple[str, str]] = {
     "impossible_travel": (
         "The card was used in person in London and then in Paris 40 seconds later, far "
@@ -61,16 +63,30 @@ DEFAULT_EXAMPLE = (
     "The card triggered a fraud rule.",
     "Check the listed transactions with the customer.",
 )
+# A travel notice explains the trip and lowered the alert: advice to hunt for a cloned
+# card would contradict the note's own reasons.
+ANNOUNCED_TRAVEL_EXAMPLE = (
+    "The card was used in person in London and then in Paris 40 seconds later, far "
+    "faster than any flight, but a travel notice of the customer covers France.",
+    "The customer announced this trip: confirm it with them before acting.",
+)
 
 
-def system_prompt(rule: str) -> str:
-    example = " ".join(NOTE_EXAMPLES.get(rule, DEFAULT_EXAMPLE))
+def note_example(alert: FraudAlert) -> tuple[str, str]:
+    """The worked example for ``alert``'s kind of case: what happened, what to check first."""
+    if travel_announced(alert):
+        return ANNOUNCED_TRAVEL_EXAMPLE
+    return NOTE_EXAMPLES.get(alert.rule, DEFAULT_EXAMPLE)
+
+
+def system_prompt(alert: FraudAlert) -> str:
+    example = " ".join(note_example(alert))
     return SYSTEM_PROMPT.format(example=orjson.dumps({"note": example}).decode())
 
 
 def facts_note(alert: FraudAlert) -> str:
-    """A note from the alert's own reasons and the rule's advice: nothing to get wrong."""
-    _, advice = NOTE_EXAMPLES.get(alert.rule, DEFAULT_EXAMPLE)
+    """A note from the alert's own reasons and the case's advice: nothing to get wrong."""
+    _, advice = note_example(alert)
     reasons = "; ".join(mask_pans(reason) for reason in alert.reasons)
     return f"{reasons[:1].upper()}{reasons[1:]}. {advice}"
 
@@ -122,7 +138,7 @@ class Triage:
         similar = [hit.id for hit in hits if hit.id != alert.alert_id][:SIMILAR_CASES]
         facts = alert_facts(alert)
         answer = self._model.complete_json(
-            system_prompt(alert.rule), "Alert facts: " + facts, NOTE_SCHEMA
+            system_prompt(alert), "Alert facts: " + facts, NOTE_SCHEMA
         )
         self._cases.upsert(
             [

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from models import ChatModel, JsonObject, ModelOutputInvalid
 from pipelines.common.app import make_app
-from pipelines.common.events import FraudAlert
+from pipelines.common.events import Customer, FraudAlert
 from pipelines.common.resources import chat_model, embedder, vector_collection
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.fraud.triage import CASES_COLLECTION, NOTE_EXAMPLES, Triage, build, facts_note
+from pipelines.fraud.profile import apply_profile
+from pipelines.fraud.triage import CASES_COLLECTION, Triage, build, facts_note, system_prompt
 from tests.kafkaio import produce, read
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -27,6 +30,20 @@ def travel_alert(alert_id: str, minutes: int, dest: str) -> dict[str, Any]:
         "from": {"lat": 51.5, "lon": -0.12, "country": "GB", "ts": ts},
         "to": {"lat": 48.85, "lon": 2.35, "country": "FR", "ts": ts},
     }  # fmt: skip
+
+
+def announced_trip(alert_id: str) -> FraudAlert:
+    """A London-Paris alert that the customer's travel notice for France lowered."""
+    customer = Customer.model_validate({
+        "card_id": f"card-{alert_id}", "customer_id": "cust-1", "home_country": "GB",
+        "travel_notices": [{"country": "FR", "from": "2026-11-19", "to": "2026-11-25"}],
+    })  # fmt: skip
+    alert = apply_profile(FraudAlert.model_validate(travel_alert(alert_id, 0, "Paris")), customer)
+    assert alert.severity == "low"
+    return alert
+
+
+ANNOUNCED_ADVICE = "The customer announced this trip: confirm it with them before acting."
 
 
 VELOCITY = {
@@ -97,8 +114,8 @@ class CopyingModel:
     model_id = "copying"
 
     def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
-        rule = "velocity" if '"rule":"velocity"' in user else "impossible_travel"
-        return {"note": " ".join(NOTE_EXAMPLES[rule])}
+        example: JsonObject = orjson.loads(system.split("Example: ", 1)[1])
+        return example
 
 
 def test_a_note_naming_places_or_counts_the_alert_does_not_is_rebuilt_from_the_facts(
@@ -114,11 +131,12 @@ def test_a_note_naming_places_or_counts_the_alert_does_not_is_rebuilt_from_the_f
         "alert_id": "v6",
         "reasons": ["6 transactions within 60 s, above the limit of 5"],
     }
-    produce(settings, "fraud-alerts", [(a["card_id"], a) for a in (elsewhere, burst)])
+    announced = announced_trip("n1").to_json_dict()
+    produce(settings, "fraud-alerts", [(a["card_id"], a) for a in (elsewhere, burst, announced)])
 
     run_triage(settings, CopyingModel())
 
-    records = read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 2)
+    records = read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 3)
     notes = {r.json()["alert_id"]: r.json()["note"] for r in records}
     assert {r.json()["note_source"] for r in records} == {"facts"}
     assert notes["m1"] == facts_note(FraudAlert.model_validate(elsewhere))
@@ -128,3 +146,18 @@ def test_a_note_naming_places_or_counts_the_alert_does_not_is_rebuilt_from_the_f
         "6 transactions within 60 s, above the limit of 5. "
         "Check whether the purchases are genuine and consider blocking the card."
     )
+    assert notes["n1"].endswith("severity lowered to low. " + ANNOUNCED_ADVICE)
+
+
+def test_the_note_of_an_alert_a_travel_notice_lowered_asks_to_confirm_the_trip() -> None:
+    announced, unannounced = (
+        announced_trip("n1"),
+        FraudAlert.model_validate(travel_alert("u1", 0, "Paris")),
+    )
+
+    assert facts_note(announced).endswith(ANNOUNCED_ADVICE)
+    assert "cloned" not in facts_note(announced)
+    assert ANNOUNCED_ADVICE in system_prompt(announced)
+    assert "cloned" not in system_prompt(announced)
+    assert "cloned" in facts_note(unannounced)
+    assert "cloned" in system_prompt(unannounced)
