@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
+from pipelines.common.topic_checks import BrokerTopic
 from pipelines.common.topics import TopicSpec
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,10 @@ class BrokerUnreachable(RuntimeError):
     """The configured broker did not answer in time."""
 
 
+class TopicsUnusable(RuntimeError):
+    """Topics exist, or cannot be created, in a shape a pipeline cannot work with."""
+
+
 @dataclass(frozen=True)
 class TopicState:
     """What the broker holds for one registered topic (``partitions == 0``: missing)."""
@@ -27,6 +32,8 @@ class TopicState:
     spec: TopicSpec
     partitions: int
     messages: int
+    broker: BrokerTopic | None = None
+    """How the broker keeps it (``None``: missing)."""
 
     @property
     def exists(self) -> bool:
@@ -61,16 +68,65 @@ def ensure_topics(
     if not missing:
         return []
     admin = AdminClient(client_config)  # keep a reference: futures die with their client
-    for future in admin.create_topics(missing, request_timeout=timeout_s).values():
+    for name, future in admin.create_topics(missing, request_timeout=timeout_s).items():
         try:
             future.result()
         except KafkaException as exc:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent start won
-                raise
+                raise TopicsUnusable(
+                    _creation_refused(name, exc.args[0], replication_factor)
+                ) from exc
     created = [topic.topic for topic in missing]
     _wait_for_leaders(admin, created, timeout_s)
     logger.info("created topics: %s", ", ".join(created))
     return created
+
+
+def _creation_refused(name: str, error: KafkaError, replication_factor: int) -> str:
+    """Why the broker would not create ``name``, in words that say what to change."""
+    if error.code() == KafkaError.INVALID_REPLICATION_FACTOR:
+        return (
+            f"cannot create {name} with STREAMWISE_REPLICATION_FACTOR={replication_factor}: "
+            f"the cluster has fewer brokers ({error.str()}); lower it to at most the broker count"
+        )
+    if error.code() in (
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    ):
+        return (
+            f"not allowed to create {name} ({error.str()}): grant CreateTopics, or create the "
+            "topics as 'streamwise topics' lists them"
+        )
+    return f"the broker refused to create {name}: {error.str()}"
+
+
+def describe_topics(
+    client_config: dict[str, Any], names: Iterable[str], *, timeout_s: float = 10.0
+) -> dict[str, BrokerTopic]:
+    """Partitions, cleanup policy and retention of the topics of ``names`` that exist.
+
+    Read from the broker (DescribeConfigs), not from the registry: a topic someone else
+    created, or the broker auto-created, shows as it really is.
+    """
+    existing = _existing(client_config, timeout_s)
+    present = [name for name in names if name in existing]
+    if not present:
+        return {}
+    admin = AdminClient(client_config)
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in present]
+    described: dict[str, BrokerTopic] = {}
+    for resource, future in admin.describe_configs(resources, request_timeout=timeout_s).items():
+        configs = future.result()
+        policy = configs.get("cleanup.policy")
+        retention = configs.get("retention.ms")
+        described[resource.name] = BrokerTopic(
+            partitions=existing[resource.name],
+            cleanup_policy=policy.value if policy is not None else None,
+            retention_ms=int(retention.value)
+            if retention is not None and retention.value
+            else None,
+        )
+    return described
 
 
 def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float) -> None:
@@ -118,7 +174,9 @@ def topic_states(
     client_config: dict[str, Any], specs: Iterable[TopicSpec], *, timeout_s: float = 10.0
 ) -> list[TopicState]:
     """Partition and message counts (sum of high minus low watermarks) of each topic."""
-    existing = _existing(client_config, timeout_s)
+    specs = list(specs)
+    held = describe_topics(client_config, [s.name for s in specs], timeout_s=timeout_s)
+    existing = {name: topic.partitions for name, topic in held.items()}
     consumer = Consumer(
         {**client_config, "group.id": "streamwise-topics", "enable.auto.commit": False}
     )
@@ -130,7 +188,7 @@ def topic_states(
             for partition in range(count):
                 low, high = _watermarks(consumer, TopicPartition(topic_spec.name, partition))
                 messages += high - low
-            states.append(TopicState(topic_spec, count, messages))
+            states.append(TopicState(topic_spec, count, messages, held.get(topic_spec.name)))
         return states
     finally:
         consumer.close()

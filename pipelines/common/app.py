@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -23,13 +24,14 @@ from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.kafka.configuration import ConnectionConfig
 from quixstreams.models.topics import Topic
 
-from pipelines.common.admin import ensure_topics
+from pipelines.common.admin import TopicsUnusable, ensure_topics
 from pipelines.common.broker.tansu import TANSU_PRODUCER_CONFIG
 from pipelines.common.dlq import DeadLetters
 from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.origin import stamp_origin, without_origin
 from pipelines.common.settings import StreamwiseSettings, kafka_client_config
-from pipelines.common.topics import all_topics, dlq_name, quix_topic, spec
+from pipelines.common.topic_checks import BrokerTopic, cleanup_mismatch, copartition_mismatch
+from pipelines.common.topics import TopicSpec, all_topics, dlq_name, joined_topics, quix_topic, spec
 
 # Consumer-group joins take about half the session timeout; keep both short so a
 # pipeline (or a replica taking over) starts in seconds, not tens of seconds.
@@ -127,6 +129,21 @@ def producer_config(settings: StreamwiseSettings) -> dict[str, Any]:
     return {**client_config(settings), "partitioner": "murmur2_random", **extra}
 
 
+def create_registry_topics(settings: StreamwiseSettings) -> list[str]:
+    """Create every registry topic the broker lacks, as this deployment sizes them.
+
+    Every client of ours that writes or reads a contract topic calls this first: the
+    brokers we start never auto-create topics, and a topic the user's broker would
+    auto-create gets one partition and the ``delete`` policy, which breaks joins.
+    """
+    return ensure_topics(
+        client_config(settings),
+        all_topics(settings.topic_prefix),
+        partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+    )
+
+
 EXIT_GRACE_EXCEEDED = 3
 """Exit code when a step outlived the shutdown grace period (nothing was committed)."""
 
@@ -186,19 +203,44 @@ class PipelineApp:
     app: StreamwiseApplication
     settings: StreamwiseSettings
     dead_letters: DeadLetters
+    _declared: dict[str, BrokerTopic] = field(default_factory=dict, repr=False)
 
     @property
     def metrics(self) -> PipelineMetrics:
         return self.app.metrics
 
     def topic(self, name: str) -> Topic:
-        """The registry's topic ``name`` as this deployment names and sizes it."""
-        return quix_topic(
+        """The registry's topic ``name`` as this deployment names and sizes it.
+
+        Raises ``TopicsUnusable`` (one line, with the fix) if the broker holds it with
+        another cleanup policy, or not co-partitioned with a topic it is joined with:
+        before Quix's own errors, which name neither the cause nor the fix.
+        """
+        topic_spec = spec(name).prefixed(self.settings.topic_prefix)
+        topic = quix_topic(
             self.app,
-            spec(name).prefixed(self.settings.topic_prefix),
+            topic_spec,
             partitions=self.settings.partitions,
             replication_factor=self.settings.replication_factor,
         )
+        self._check_usable(topic_spec, topic)
+        return topic
+
+    def _check_usable(self, topic_spec: TopicSpec, topic: Topic) -> None:
+        held = topic.broker_config
+        self._declared[topic_spec.name] = BrokerTopic(
+            partitions=held.num_partitions or 0,
+            cleanup_policy=held.extra_config.get("cleanup.policy"),
+        )
+        groups = [
+            g for g in joined_topics(self.settings.topic_prefix) if set(g) <= self._declared.keys()
+        ]
+        problems = [cleanup_mismatch(topic_spec, self._declared[topic_spec.name])]
+        problems += [copartition_mismatch(group, self._declared) for group in groups]
+        found = [problem for problem in problems if problem is not None]
+        if found:
+            msg = f"pipeline {self.name} cannot use its topics: {'; '.join(map(str, found))}"
+            raise TopicsUnusable(msg)
 
     def regroup(
         self, sdf: StreamingDataFrame, key: Callable[[Any], Any], **options: Any
@@ -226,7 +268,17 @@ class PipelineApp:
         return stamped.to_topic(self.topic(name), key=key)
 
     def run(self) -> None:
-        """Run until SIGTERM, serving metrics and health on ``STREAMWISE_METRICS_PORT`` if set."""
+        """Run until SIGTERM, serving metrics and health on ``STREAMWISE_METRICS_PORT`` if set.
+
+        Says on stderr that it runs: model loading and the group join can take minutes,
+        and a silent terminal looks like a hang.
+        """
+        print(
+            f"streamwise run {self.name}: running as consumer group "
+            f"{self.app.config.consumer_group}; SIGTERM or Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
         port = self.settings.metrics_port
         if port is None:
             self.app.run()
@@ -246,12 +298,7 @@ def make_app(
     """Build the application of ``pipeline``; creates missing topics (fails fast if unreachable)."""
     clients = client_config(settings)
     connection = {k: v for k, v in clients.items() if k != "logger"}
-    ensure_topics(
-        clients,
-        all_topics(settings.topic_prefix),
-        partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
-    )
+    create_registry_topics(settings)
     dead_letters = DeadLetters(
         pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
     )

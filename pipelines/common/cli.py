@@ -18,13 +18,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from quixstreams.models.topics.exceptions import (
+    TopicConfigurationMismatch,
+    TopicNotFoundError,
+    TopicPartitionsMismatch,
+    TopicPermissionError,
+)
+
 from pipelines.common import logs
-from pipelines.common.admin import BrokerUnreachable, ensure_topics, topic_states
-from pipelines.common.app import BrokerNotConfigured, client_config, producer_config
+from pipelines.common.admin import BrokerUnreachable, TopicsUnusable, topic_states
+from pipelines.common.app import (
+    BrokerNotConfigured,
+    client_config,
+    create_registry_topics,
+    producer_config,
+)
 from pipelines.common.broker import ENGINES, BrokerError, embedded_broker
 from pipelines.common.produce import produce_lines
 from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
-from pipelines.common.topics import REGISTRY, all_topics, spec
+from pipelines.common.topic_checks import registry_mismatches
+from pipelines.common.topics import REGISTRY, all_topics, joined_topics, spec
 from pipelines.registry import PIPELINES, check_settings, runner
 
 EXIT_USAGE = 2
@@ -35,12 +48,30 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     BrokerError,
     BrokerUnreachable,
     BrokerNotConfigured,
+    TopicsUnusable,
     ConnectionError,
     TimeoutError,
     FileNotFoundError,
     KeyError,
     ValueError,
 )
+
+# Quix's own topic errors (an internal changelog or repartition topic it could not find,
+# create or size): one line, with where to look, never a traceback.
+QUIX_TOPIC_ERRORS: tuple[type[BaseException], ...] = (
+    TopicNotFoundError,
+    TopicConfigurationMismatch,
+    TopicPartitionsMismatch,
+    TopicPermissionError,
+)
+QUIX_TOPIC_HINT = (
+    "streamwise creates its topics and Quix its internal ones at start; "
+    "'streamwise topics --check' names what is wrong with the contract topics"
+)
+
+
+class InputUnreadable(ValueError):
+    """A file given on the command line cannot be read (missing, a folder, no permission)."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -60,7 +91,7 @@ def _broker_for(settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]:
     if settings.broker:
         yield settings
         return
-    with embedded_broker(settings.broker_engine) as broker:
+    with embedded_broker(settings.broker_engine, log_dir=settings.log_dir) as broker:
         print(
             f"streamwise: started an embedded {broker.engine} broker at {broker.address}",
             file=sys.stderr,
@@ -81,7 +112,7 @@ def _require_broker(settings: StreamwiseSettings, verb: str) -> None:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    with embedded_broker(args.engine, port=args.port) as broker:
+    with embedded_broker(args.engine, port=args.port, log_dir=_settings().log_dir) as broker:
         print(broker.address, flush=True)
         print(
             f"streamwise: {broker.engine} broker ready; export STREAMWISE_BROKER={broker.address}"
@@ -113,37 +144,60 @@ def cmd_topics(args: argparse.Namespace) -> int:
     _require_broker(settings, "topics")
     specs = all_topics(settings.topic_prefix)
     if args.create:
-        created = ensure_topics(
-            client_config(settings),
-            specs,
-            partitions=settings.partitions,
-            replication_factor=settings.replication_factor,
-        )
+        created = create_registry_topics(settings)
         print(f"created {len(created)} topic(s)", file=sys.stderr)
     states = topic_states(client_config(settings), specs)
-    print(f"{'topic':<22} {'partitions':>10} {'messages':>10}  {'cleanup':<8} retention")
-    for state in states:
-        retention = (
-            "forever"
-            if state.spec.retention_ms < 0
-            else f"{state.spec.retention_ms // 86_400_000}d"
-        )
-        partitions = str(state.partitions) if state.exists else "missing"
+    held = {state.spec.name: state.broker for state in states if state.broker is not None}
+    mismatches = registry_mismatches(
+        specs, held, partitions=settings.partitions, joined=joined_topics(settings.topic_prefix)
+    )
+    if not args.check:
+        print(f"{'topic':<22} {'partitions':>10} {'messages':>10}  {'cleanup':<8} retention")
+        for state in states:
+            broker = state.broker
+            partitions = str(state.partitions) if state.exists else "missing"
+            cleanup = (broker.cleanup_policy or "delete") if broker else "-"
+            retention = _retention(broker.retention_ms) if broker else "-"
+            print(
+                f"{state.spec.name:<22} {partitions:>10} {state.messages:>10}  "
+                f"{cleanup:<8} {retention}"
+            )
+    for mismatch in mismatches:
+        print(f"mismatch: {mismatch}", file=sys.stderr)
+    if args.check and not mismatches:
+        missing = sum(not state.exists for state in states)
         print(
-            f"{state.spec.name:<22} {partitions:>10} {state.messages:>10}  "
-            f"{state.spec.cleanup_policy:<8} {retention}"
+            f"every topic on the broker matches the registry ({missing} not created yet)"
+            if missing
+            else "every topic matches the registry"
         )
-    return 0
+    return EXIT_FAILURE if mismatches and (args.check or args.create) else 0
+
+
+def _retention(retention_ms: int | None) -> str:
+    """Retention as the broker holds it: ``forever``, whole days, or hours."""
+    if retention_ms is None:
+        return "?"
+    if retention_ms < 0:
+        return "forever"
+    days, rest = divmod(retention_ms, 86_400_000)
+    return f"{days}d" if not rest else f"{retention_ms / 3_600_000:g}h"
 
 
 def cmd_produce(args: argparse.Namespace) -> int:
     settings = _settings()
     _require_broker(settings, "produce")
     topic = spec(args.topic).prefixed(settings.topic_prefix)
+    create_registry_topics(settings)
     if args.file == "-":
         report = produce_lines(topic, sys.stdin, producer_config(settings))
     else:
-        with Path(args.file).open(encoding="utf-8") as source:
+        try:
+            source = Path(args.file).open(encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            msg = f"cannot read {args.file}: {exc.strerror or exc}"
+            raise InputUnreadable(msg) from exc
+        with source:
             report = produce_lines(topic, source, producer_config(settings))
     for number, reason in report.rejected:
         print(f"line {number}: rejected: {reason}", file=sys.stderr)
@@ -304,10 +358,16 @@ def build_parser() -> argparse.ArgumentParser:
     topics = verbs.add_parser(
         "topics",
         help="list the topics streamwise uses and their state",
-        description="List every topic of the contract with partitions, message count and "
-        "retention, as the broker holds them.",
+        description="List every topic of the contract with partitions, message count, cleanup "
+        "policy and retention, as the broker holds them, and every mismatch with the registry.",
     )
     topics.add_argument("--create", action="store_true", help="create missing topics first")
+    topics.add_argument(
+        "--check",
+        action="store_true",
+        help="report every mismatch with the registry (partitions, cleanup policy, "
+        "co-partitioning of joined topics) and its fix; exit 1 if any",
+    )
     topics.set_defaults(handler=cmd_topics)
     return parser
 
@@ -333,7 +393,19 @@ def main(argv: list[str] | None = None) -> int:
         reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"streamwise {args.verb}: error: {reason}", file=sys.stderr)
         return EXIT_FAILURE
+    except QUIX_TOPIC_ERRORS as exc:
+        print(f"streamwise {args.verb}: error: {exc} ({QUIX_TOPIC_HINT})", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:  # `streamwise topics | head`: the reader left, nothing to report
+        _silence_stdout()
+        return 0
     return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

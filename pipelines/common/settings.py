@@ -106,6 +106,11 @@ class StreamwiseSettings(BaseSettings):
         """RocksDB stores; never the ``state/`` package."""
         return self.data_dir / "state"
 
+    @property
+    def log_dir(self) -> Path:
+        """Logs of the embedded broker and helper servers, kept after they stop (post-mortems)."""
+        return self.data_dir / "logs"
+
 
 def kafka_client_config(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """librdkafka settings from ``STREAMWISE_KAFKA_*`` (``..._SASL_MECHANISM``: ``sasl.mechanism``).

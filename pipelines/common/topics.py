@@ -65,6 +65,13 @@ CONTRACT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("answers", events.Answer, "question_id", retention_ms=_DAY_MS),
 )
 
+JOINED: tuple[tuple[str, ...], ...] = (("transactions", "customers"),)
+"""Topics a pipeline joins by key directly (fraud's as-of profile join): co-partitioned.
+
+Joins after a ``group_by`` (RAG's profile lookup) read internal repartition topics that
+Quix sizes itself, so only direct joins are listed.
+"""
+
 DLQ_TOPICS: tuple[TopicSpec, ...] = tuple(
     TopicSpec(f"{pipeline}-dlq", None, None, retention_ms=30 * _DAY_MS) for pipeline in PIPELINES
 )
@@ -84,6 +91,11 @@ def spec(name: str) -> TopicSpec:
 def all_topics(prefix: str = "") -> list[TopicSpec]:
     """Every topic streamwise uses (contract and dead-letter topics), as a deployment names them."""
     return [topic.prefixed(prefix) for topic in CONTRACT_TOPICS + DLQ_TOPICS]
+
+
+def joined_topics(prefix: str = "") -> list[tuple[str, ...]]:
+    """``JOINED`` as a deployment names its topics."""
+    return [tuple(prefix + name for name in group) for group in JOINED]
 
 
 def dlq_name(pipeline: str) -> str:

@@ -32,8 +32,8 @@ def format_answer(answer: Answer) -> str:
     reason = getattr(answer, "reason", None)
     if reason:
         status += f" ({reason})"
-    lines += ["", f"{status} · index v{answer.index_version} · {answer.model} · "
-              f"{answer.latency_ms:.0f} ms"]  # fmt: skip
+    index = f"index version {answer.index_version} (the sum of the document versions applied)"
+    lines += ["", f"{status} · {index} · {answer.model} · {answer.latency_ms:.0f} ms"]
     if answer.citations:
         lines.append("sources:")
         lines += [

@@ -18,14 +18,50 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
-from pipelines.common.app import client_config, producer_config
-from pipelines.common.events import Answer
-from pipelines.common.serialization import encode_json
+from pipelines.common.app import client_config, create_registry_topics, producer_config
+from pipelines.common.events import Answer, Question
+from pipelines.common.serialization import PoisonMessage, decode_event, encode_json
 from pipelines.common.settings import StreamwiseSettings
 
 
 class AnswerTimeout(TimeoutError):
     """No answer arrived in time (the RAG pipeline is down, behind, or the model is slow)."""
+
+
+class InvalidQuestion(ValueError):
+    """A question the RAG pipeline would only dead-letter: refused before it is published."""
+
+
+def question_event(
+    text: str,
+    *,
+    customer_id: str | None = None,
+    min_versions: dict[str, int] | None = None,
+    wait_s: float | None = None,
+) -> tuple[str, bytes]:
+    """A new question's id and wire bytes, validated as the pipeline will validate them.
+
+    ``ask`` and ``serve`` both build questions here, so an empty text is refused at
+    once, in the same words, instead of being published, dead-lettered by the pipeline
+    and answered by nothing but a timeout a minute later.
+    """
+    question_id = f"ask-{uuid.uuid4().hex}"
+    question: dict[str, Any] = {
+        "question_id": question_id,
+        "text": text,
+        "ts": datetime.now(UTC).isoformat(),
+    }
+    if customer_id:
+        question["customer_id"] = customer_id
+    if min_versions:
+        question["min_versions"] = min_versions
+        question["wait_s"] = wait_s
+    raw = encode_json(question)
+    try:
+        decode_event(Question, raw)
+    except PoisonMessage as exc:
+        raise InvalidQuestion(str(exc)) from exc
+    return question_id, raw
 
 
 class AnswerRouter:
@@ -34,6 +70,7 @@ class AnswerRouter:
     def __init__(self, settings: StreamwiseSettings) -> None:
         self._questions = settings.topic_prefix + "questions"
         self._answers = settings.topic_prefix + "answers"
+        create_registry_topics(settings)
         self._producer = Producer(producer_config(settings))
         self._consumer = Consumer(
             {
@@ -42,11 +79,7 @@ class AnswerRouter:
                 "enable.auto.commit": False,
             }
         )
-        metadata = self._consumer.list_topics(self._answers, timeout=10)
-        topic = metadata.topics.get(self._answers)
-        if topic is None or topic.error is not None or not topic.partitions:
-            msg = f"topic {self._answers!r} does not exist: start the rag pipeline first"
-            raise ConnectionError(msg)
+        topic = self._consumer.list_topics(self._answers, timeout=10).topics[self._answers]
         self._consumer.assign(
             [TopicPartition(self._answers, p, OFFSET_END) for p in topic.partitions]
         )
@@ -64,29 +97,28 @@ class AnswerRouter:
         min_versions: dict[str, int] | None = None,
         timeout_s: float = 60.0,
     ) -> Answer:
-        """Publish a question and return its answer, or raise ``AnswerTimeout``."""
-        question_id = f"ask-{uuid.uuid4().hex}"
-        question: dict[str, Any] = {
-            "question_id": question_id,
-            "text": text,
-            "ts": datetime.now(UTC).isoformat(),
-        }
-        if customer_id:
-            question["customer_id"] = customer_id
-        if min_versions:
-            question["min_versions"] = min_versions
-            question["wait_s"] = timeout_s / 2  # leave the other half to retrieval and the model
+        """Publish a question and return its answer; ``InvalidQuestion`` before publishing a
+        question the pipeline could not take, ``AnswerTimeout`` if no answer came in time."""
+        question_id, raw = question_event(
+            text,
+            customer_id=customer_id,
+            min_versions=min_versions,
+            wait_s=timeout_s / 2,  # leave the other half to retrieval and the model
+        )
         arrived = threading.Event()
         slot: list[Answer] = []
         with self._lock:
             self._waiting[question_id] = (arrived, slot)
         try:
-            self._producer.produce(self._questions, key=question_id, value=encode_json(question))
+            self._producer.produce(self._questions, key=question_id, value=raw)
             if self._producer.flush(timeout_s) != 0:
                 msg = f"could not publish the question to {self._questions!r}"
                 raise ConnectionError(msg)
             if not arrived.wait(timeout_s):
-                msg = f"no answer to {question_id} within {timeout_s:g}s"
+                msg = (
+                    f"no answer to {question_id} within {timeout_s:g}s: are 'streamwise run "
+                    "knowledge' and 'streamwise run rag' running against this broker?"
+                )
                 raise AnswerTimeout(msg)
             return slot[0]
         finally:

@@ -8,6 +8,7 @@ no answer arrived within the timeout. ``GET /healthz`` answers ``200``.
 from __future__ import annotations
 
 import logging
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,7 +17,7 @@ import orjson
 
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout
+from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout, InvalidQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def make_server(router: AnswerRouter, host: str, port: int) -> ThreadingHTTPServ
         def do_GET(self) -> None:
             if self.path == "/healthz":
                 self._send(HTTPStatus.OK, {"status": "ok"})
+            elif self.path == "/v1/ask":
+                self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use POST"}, allow="POST")
             else:
                 self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path!r}"})
 
@@ -86,16 +89,18 @@ def make_server(router: AnswerRouter, host: str, port: int) -> ThreadingHTTPServ
             try:
                 request = parse_request(self.rfile.read(length))
                 answer = router.ask(**request)
-            except BadRequest as exc:
+            except (BadRequest, InvalidQuestion) as exc:
                 self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             except AnswerTimeout as exc:
                 self._send(HTTPStatus.GATEWAY_TIMEOUT, {"error": str(exc)})
             else:
                 self._send(HTTPStatus.OK, answer)
 
-        def _send(self, status: HTTPStatus, payload: Any) -> None:
+        def _send(self, status: HTTPStatus, payload: Any, allow: str | None = None) -> None:
             body = encode_json(payload)
             self.send_response(status)
+            if allow is not None:
+                self.send_header("Allow", allow)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -111,7 +116,12 @@ def serve(settings: StreamwiseSettings, host: str = "127.0.0.1", port: int = 808
     """Serve ``POST /v1/ask`` until interrupted."""
     router = AnswerRouter(settings)
     server = make_server(router, host, port)
-    logger.warning("serving POST http://%s:%d/v1/ask", *server.server_address[:2])
+    bound_host, bound_port = server.server_address[:2]
+    print(
+        f"streamwise serve: ready, POST http://{bound_host!s}:{bound_port}/v1/ask",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

@@ -115,11 +115,13 @@ def embedded_broker(
     workdir: Path | None = None,
     ready_timeout_s: float = 90.0,
     security: SaslSsl | None = None,
+    log_dir: Path | None = None,
 ) -> Iterator[RunningBroker]:
     """Run an embedded broker for the duration of the ``with`` block.
 
     ``port=0`` picks a free port. Kafka keeps its log dir under ``workdir`` (a
     temporary folder by default, removed on exit): every embedded broker starts empty.
+    Its logs go to ``log_dir`` if given (appended, kept after exit), else beside its data.
     With ``security``, Kafka listens with SASL_SSL only; ``client_config`` of the
     running broker says how to connect.
     """
@@ -134,7 +136,7 @@ def embedded_broker(
     try:
         listener = SecureListener.prepare(security, home) if security is not None else None
         clients = listener.client_config() if listener is not None else {}
-        argv, log_file, producer_config = _prepare(engine, port, home, listener)
+        argv, log_file, producer_config = _prepare(engine, port, home, listener, log_dir)
         child = process.spawn(argv, log_path=log_file, cwd=home)
         try:
             address = f"127.0.0.1:{port}"
@@ -149,13 +151,17 @@ def embedded_broker(
 
 
 def _prepare(
-    engine: Engine, port: int, home: Path, listener: SecureListener | None
+    engine: Engine, port: int, home: Path, listener: SecureListener | None, log_dir: Path | None
 ) -> tuple[list[str], Path, dict[str, str | int]]:
     """The command line, log file and producer settings for ``engine`` in ``home``."""
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
     if engine == "tansu":
-        return tansu_command(port), home / "tansu.log", dict(TANSU_PRODUCER_CONFIG)
+        return tansu_command(port), (log_dir or home) / "tansu.log", dict(TANSU_PRODUCER_CONFIG)
     java, jars = java_executable(), kafka_jars()
-    node = KafkaNode(home=home, port=port, controller_port=free_port(), security=listener)
+    node = KafkaNode(
+        home=home, port=port, controller_port=free_port(), security=listener, log_dir=log_dir
+    )
     node.write_config()
     formatted = subprocess.run(
         node.format_command(java, jars), capture_output=True, text=True, check=False

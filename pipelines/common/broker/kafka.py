@@ -133,6 +133,8 @@ class KafkaNode:
     heap_mb: int = 768
     security: SecureListener | None = None
     """A SASL_SSL client listener instead of the plaintext one."""
+    log_dir: Path | None = None
+    """Where its logs go (``home`` by default): a data dir keeps them after the broker stops."""
 
     @property
     def properties(self) -> Path:
@@ -140,7 +142,7 @@ class KafkaNode:
 
     @property
     def log_file(self) -> Path:
-        return self.home / "kafka.log"
+        return (self.log_dir or self.home) / "kafka.log"
 
     def write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -157,6 +159,10 @@ class KafkaNode:
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.home / "data"),
             "num.partitions": "1",
+            # A produce to a missing topic must fail, not create a one-partition, delete-policy
+            # topic that breaks joins and expires profiles: streamwise creates every topic
+            # from its registry, so anything else auto-creating is a mistake to surface.
+            "auto.create.topics.enable": "false",
             "offsets.topic.replication.factor": "1",
             "offsets.topic.num.partitions": "4",
             "transaction.state.log.replication.factor": "1",
@@ -169,7 +175,9 @@ class KafkaNode:
         if self.security is not None:
             settings.update(self.security.server_properties(self.port, self.controller_port))
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-        (self.home / "log4j2.properties").write_text(_LOG4J2.format(log=self.home / "server.log"))
+        (self.home / "log4j2.properties").write_text(
+            _LOG4J2.format(log=(self.log_dir or self.home) / "kafka-server.log")
+        )
 
     def format_command(self, java: str, jars: Path) -> list[str]:
         # "=" binds the value: a random id may start with "-", which argparse reads as a flag
