@@ -4,10 +4,11 @@ I/O (the replica, the embedder, the chat model, the clock) is passed in; the
 steps it calls (retrieval, prompt, post-check) are pure. Every question gets
 exactly one answer record: ``ok``, ``no_context`` (nothing relevant retrieved)
 or ``rejected`` with a ``reason`` (the model's output failed the post-check, or
-the index did not reach ``min_versions`` in time). An answer whose figures no
-source states is replaced by the source sentence that answers the question (``ok``,
-with the ``reason``), or rejected when no sentence plainly does. Model and Chroma outages
-are raised, not answered: the pipeline's stage retries them.
+the index did not reach ``min_versions`` in time). An answer stating a figure that
+neither the question nor the passages it cites state as that kind of figure (a phone
+number's "123" is not "123 days") is replaced by the source sentence that answers the
+question (``ok``, with the ``reason``), or rejected when no sentence plainly does.
+Model and Chroma outages are raised, not answered: the pipeline's stage retries them.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class Answerer:
             )  # fmt: skip
         cited = tuple(hits[n - 1] for n in verdict.sources)
         text = str(output["answer"])
+        # Only what it cites vouches for a figure: a passage shown but not cited proves nothing.
         invented = unsupported_numbers(text, [query, *(h.passage.text for h in cited)])
         if invented:
             return self._quote_instead(
@@ -139,7 +141,7 @@ class Answerer:
         A wrong number in a policy answer ("123 days" for a 30-day refund) is worse than
         no answer; the sentence that plainly answers the question is better than both.
         """
-        why = f"the model's answer stated {', '.join(invented)}, which none of its sources says"
+        why = f"the model's answer stated {', '.join(invented)}, which its cited passages do not"
         found = quote_for(query, [h.passage.text for h in hits])
         if found is None:
             return self._reply(

@@ -7,9 +7,11 @@ talked the model into revealing them). Anything else is ``rejected`` with the
 reason, never published as an answer.
 
 A small model also copies the shape of an answer and invents its figures ("123
-days" where the policy says 30): a number that none of its sources states is
+days" where the policy says 30): a figure that its cited passages do not state is
 caught by ``pipelines.common.grounding``, and ``quote_for`` finds the sentence of a
-passage that answers the question instead, if one plainly does.
+passage that answers the question instead, if one plainly does. An identifier (a
+phone number, a date) counts there as one term, so the "123" of "0800 123 456" does
+not make a contact line the answer about order 123.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models import JsonObject
-from pipelines.common.grounding import sentences
+from pipelines.common.grounding import IDENTIFIERS, figures, sentences
 from pipelines.knowledge.prompt import CLOSE, OPEN
 from pipelines.knowledge.retrieval import terms
 
@@ -82,13 +84,21 @@ def quote_for(question: str, passages: Sequence[str]) -> tuple[int, str] | None:
     ``None`` unless it shares at least ``MIN_SHARED_TERMS``: a quote must plainly be
     about the question. On a tie the earlier passage (better ranked) wins.
     """
-    asked = set(terms(question))
+    asked = _quote_terms(question)
     best: tuple[int, int, str] | None = None  # shared terms, passage index, sentence
     for index, text in enumerate(passages):
         for sentence in sentences(text):
             if sentence.startswith("#"):
                 continue
-            shared = len(asked & set(terms(sentence)))
+            shared = len(asked & _quote_terms(sentence))
             if shared >= MIN_SHARED_TERMS and (best is None or shared > best[0]):
                 best = (shared, index, sentence)
     return (best[1], best[2]) if best is not None else None
+
+
+def _quote_terms(text: str) -> set[str]:
+    """``terms`` of ``text``, each identifier (phone, date, version...) one term, not its digits."""
+    ids = [f for f in figures(text) if f.kind in IDENTIFIERS]
+    for figure in ids:
+        text = text.replace(figure.text, " ")
+    return set(terms(text)) | {f"#{figure.key}" for figure in ids}

@@ -102,9 +102,41 @@ REFUNDS = (
 
 def test_a_figure_no_source_states_is_caught_and_one_they_state_is_not() -> None:
     question = "How many days until my refund is paid for order 5531?"
-    assert unsupported_numbers("123 days until my refund is paid", [question, REFUNDS]) == ["123"]
+    assert unsupported_numbers("123 days until my refund is paid", [question, REFUNDS]) == [
+        "123 days"
+    ]
     assert unsupported_numbers("Within 30 days (order 5531).", [question, REFUNDS]) == []
-    assert unsupported_numbers("Express takes 2 weeks, 12 hours", [REFUNDS]) == ["2", "12"]
+    assert unsupported_numbers("Express takes 2 weeks, 12 hours", [REFUNDS]) == [
+        "2 weeks",
+        "12 hours",
+    ]
+
+
+CONTACT = "For refund questions call 0800 123 456 or visit a branch."
+DATED = "From 01.01.2027 the fee is 2.5 percent (tariff 1.11.11.2018, server 192.0.2.10)."
+
+
+def test_a_figure_is_supported_as_a_figure_not_as_digits_in_a_phone_number() -> None:
+    """'123 days' for a 30-day refund passed because '0800 123 456' holds '123'."""
+    question = "How many days do I have to request a refund?"
+    assert unsupported_numbers("You have 123 days.", [question, REFUNDS, CONTACT]) == ["123 days"]
+    refunds_take = "Refunds take 5 working days, in 2 steps."
+    assert unsupported_numbers("Refunds take 2 days.", [refunds_take]) == ["2 days"]
+    assert unsupported_numbers("Refunds take 5 days.", [refunds_take]) == []
+
+
+def test_dates_versions_and_addresses_in_a_passage_or_answer_are_checked_not_raised_on() -> None:
+    answer = "Since 01.01.2027 the fee is 2.5% (tariff 1.11.11.2018)."
+    assert unsupported_numbers(answer, [DATED]) == []
+    assert unsupported_numbers("Tariff 1.11.11.2019 at 192.0.2.11.", [DATED]) == [
+        "1.11.11.2019",
+        "192.0.2.11",
+    ]
+
+
+def test_a_phone_number_does_not_make_a_contact_line_the_quoted_answer() -> None:
+    policy = "Refunds are paid within 30 days of the return."
+    assert quote_for("When is the refund for order 123 paid?", [CONTACT, policy]) == (1, policy)
 
 
 def test_the_quote_is_the_sentence_that_plainly_answers_or_none() -> None:
