@@ -3,8 +3,11 @@
 Runs the real thing: an embedded Kafka broker, ``streamwise run knowledge`` and
 ``streamwise run rag`` as separate processes on embedded Chroma, and this process
 as the producer and asker. Documents and questions are the Debian FAQ
-(``bench/kb_dataset.py``). Figures go to the ``knowledge`` section of
-``bench/RESULTS.md``.
+(``bench/kb_dataset.py``). The questions are asked twice in the same run: of the FAQ
+as it is, then of the same FAQ with a sentence of dates, versions, IP addresses and
+phone numbers added to every entry (a bank's knowledge base is full of them, and one
+dotted date once dead-lettered every question retrieving it). Figures go to the
+``knowledge`` section of ``bench/RESULTS.md``.
 
     .venv/bin/python -m bench.knowledge [--questions 20]
 """
@@ -21,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,7 +42,7 @@ from pipelines.knowledge.answering import QUOTED
 from pipelines.knowledge.chunking import chunk_document
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.replica import KnowledgeReplica
-from pipelines.knowledge.replies import AnswerRouter
+from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout
 from pipelines.knowledge.retrieval import Scored, dense_search, hybrid_search, ranked_documents
 from pipelines.knowledge.settings import KnowledgeSettings
 from pipelines.knowledge.tokens import token_counter
@@ -46,6 +50,7 @@ from pipelines.knowledge.tokens import token_counter
 STREAMWISE = Path(sys.executable).with_name("streamwise")
 LOGS = Path(tempfile.gettempdir()) / "streamwise-bench-knowledge"  # kept after the run
 SYNC_ROUNDS = 3
+NO_ANSWER = "no answer"  # the status of a question that got none (dead-lettered)
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -93,6 +98,54 @@ def change(entry: FaqEntry, version: int, extra: str = "", *, copy: str = "") ->
         "text": entry.answer + extra,
         "source": "debian-faq 11.1",
     }
+
+
+def with_identifiers(entry: FaqEntry, number: int) -> FaqEntry:
+    """``entry`` plus a sentence of what a bank's pages hold: dates, versions, IPs, phones."""
+    day = number % 28 + 1
+    extra = (
+        f"\n\nReviewed on {day:02d}.01.2027 (last change 2026-11-{day:02d}) "
+        f"for release 1.11.{number}.2018 and 3.2.1; mirror 192.0.2.{number % 250 + 1} answers "
+        f"from 9:00 to 17:00, help desk 0800 123 456 or +44 20 7946 {number:04d}."
+    )
+    return FaqEntry(entry.doc_id, entry.title, entry.question, entry.answer + extra)
+
+
+@dataclass
+class Asked:
+    """What the benchmark questions got from one corpus."""
+
+    statuses: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    retrievals: list[float] = field(default_factory=list)
+    round_trips: list[float] = field(default_factory=list)
+    cited_right: int = 0
+    quoted: int = 0
+
+    def counts(self) -> str:
+        return ", ".join(f"{s}: {self.statuses.count(s)}" for s in sorted(set(self.statuses)))
+
+
+def ask_all(router: AnswerRouter, entries: list[FaqEntry], timeout_s: float) -> Asked:
+    """Ask every entry's question, one at a time; a question with no answer is counted."""
+    asked = Asked()
+    for entry in entries:
+        started = time.monotonic()
+        try:
+            answer = router.ask(entry.question, timeout_s=timeout_s)
+        except AnswerTimeout:
+            asked.statuses.append(NO_ANSWER)
+            continue
+        asked.round_trips.append((time.monotonic() - started) * 1000)
+        asked.latencies.append(answer.latency_ms)
+        retrieval_ms = getattr(answer, "retrieval_ms", None)
+        if retrieval_ms is not None:
+            asked.retrievals.append(float(retrieval_ms))
+        asked.statuses.append(answer.status)
+        asked.quoted += str(getattr(answer, "reason", None) or "").startswith(QUOTED)
+        cited = [c.doc_id for c in answer.citations]
+        asked.cited_right += bool(cited) and cited[0] == entry.doc_id
+    return asked
 
 
 def deletion(doc_id: str, version: int) -> dict[str, object]:
@@ -228,19 +281,16 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
             fresh = router.ask(target.question, min_versions={target.doc_id: 2}, timeout_s=120)
             fresh_cited = any(c.doc_id == target.doc_id and c.version == 2 for c in fresh.citations)
 
-            latencies, retrievals, round_trips, statuses, cited_right, quoted = [], [], [], [], 0, 0
-            for entry in faq[10 : 10 + questions]:
-                asked = time.monotonic()
-                answer = router.ask(entry.question, timeout_s=300)
-                round_trips.append((time.monotonic() - asked) * 1000)
-                latencies.append(answer.latency_ms)
-                retrieval_ms = getattr(answer, "retrieval_ms", None)
-                if retrieval_ms is not None:
-                    retrievals.append(float(retrieval_ms))
-                statuses.append(answer.status)
-                quoted += str(getattr(answer, "reason", None) or "").startswith(QUOTED)
-                cited = [c.doc_id for c in answer.citations]
-                cited_right += bool(cited) and cited[0] == entry.doc_id
+            benchmark = faq[10 : 10 + questions]
+            plain = ask_all(router, benchmark, timeout_s=300)
+
+            # The same FAQ with dates, versions, IPs and phone numbers in every entry.
+            dotted = [with_identifiers(e, n) for n, e in enumerate(faq[1:], start=1)]
+            timed_sync(settings, [change(e, 3) for e in dotted])
+            if not applied({e.doc_id: 3 for e in dotted}):
+                msg = "the sync committed the dotted FAQ's offsets, but its manifest lacks it"
+                raise RuntimeError(msg)
+            with_ids = ask_all(router, [dotted[faq.index(e) - 1] for e in benchmark], 120)
             router.close()
 
         # Retrieval quality over the indexed chunks: hybrid (what RAG uses) vs plain dense.
@@ -263,7 +313,13 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
     encode_s = statistics.median(encode for _, encode in rounds)
     ratios = ", ".join(f"{encode / sync:.2f}" for sync, encode in rounds)
     ratio = statistics.median(encode / sync for sync, encode in rounds)
-    n = len(latencies)
+    latencies, n = plain.latencies, len(plain.latencies)
+    answered = plain.statuses.count("ok")
+    example = with_identifiers(faq[1], 1).answer.removeprefix(faq[1].answer).strip()
+    kept = sum(
+        before == after == "ok"
+        for before, after in zip(plain.statuses, with_ids.statuses, strict=True)
+    )
     rows = [
         "### Sync throughput (kb-changes -> Chroma, end to end)",
         "",
@@ -291,18 +347,32 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
         "",
         "| | p50 ms | p95 ms |",
         "|---|---:|---:|",
-        f"| retrieval (embed question + hybrid search) | {percentile(retrievals, 0.5):.0f} | "
-        f"{percentile(retrievals, 0.95):.0f} |",
+        f"| retrieval (embed question + hybrid search) | {percentile(plain.retrievals, 0.5):.0f} | "
+        f"{percentile(plain.retrievals, 0.95):.0f} |",
         f"| answer in the pipeline (`latency_ms`: retrieval + LLM + checks) | "
         f"{percentile(latencies, 0.5):.0f} | {percentile(latencies, 0.95):.0f} |",
-        f"| round trip seen by `ask` (topics both ways) | {percentile(round_trips, 0.5):.0f} | "
-        f"{percentile(round_trips, 0.95):.0f} |",
+        f"| round trip seen by `ask` (topics both ways) | "
+        f"{percentile(plain.round_trips, 0.5):.0f} | {percentile(plain.round_trips, 0.95):.0f} |",
         "",
-        f"Statuses: {', '.join(f'{s}: {statuses.count(s)}' for s in sorted(set(statuses)))}; "
-        f"{quoted} of the `ok` answers quote their source's sentence because the model's own "
-        "answer stated a figure no source gives. "
-        f"First citation is the right FAQ entry in {cited_right}/{n} answers "
-        f"(mean latency {statistics.mean(latencies):.0f} ms).",
+        f"Mean latency {statistics.mean(latencies):.0f} ms.",
+        "",
+        f"### Answers, plain FAQ vs the same FAQ with dates, versions, IPs and phone numbers "
+        f"({len(plain.statuses)} questions each, same run)",
+        "",
+        "| corpus | statuses | `ok` quoting their source | first citation right |",
+        "|---|---|---:|---:|",
+        f"| Debian FAQ as shipped | {plain.counts()} | {plain.quoted} | "
+        f"{plain.cited_right}/{len(plain.statuses)} |",
+        f'| the same, each entry ending e.g. "{example}" | {with_ids.counts()} | '
+        f"{with_ids.quoted} | "
+        f"{with_ids.cited_right}/{len(with_ids.statuses)} |",
+        "",
+        f"Of the {answered} questions answered (`ok`) on the plain FAQ, **{kept}** are answered "
+        f"on the FAQ with identifiers too ({'all' if kept == answered else 'NOT all'}). An "
+        "answer is "
+        "quoted from its source when the model's own states a figure its cited passages do "
+        f"not state as that kind of figure; `{NO_ANSWER}` means none came within 120 s "
+        "(dead-lettered).",
         "",
         f"### Retrieval quality ({len(faq)} Debian FAQ questions -> their answer entry)",
         "",
@@ -314,7 +384,8 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
         f"{recall(hybrid, truth, 1):.3f} | {recall(hybrid, truth, 5):.3f} |",
         "",
         "Documents: the Debian FAQ 11.1 text from Debian's `debian-faq` package; each "
-        "question entry is one document holding only its answer (the question is the query).",
+        "question entry is one document holding only its answer (the question is the query); "
+        "measured on the index as it ends the run (the entries with the added sentence).",
     ]
     return "\n".join(rows)
 
