@@ -1,8 +1,10 @@
 """Event schemas: the topics of ``CONTRACT.md`` as pydantic models.
 
 Every model keeps unknown fields (``extra="allow"``): the contract promises that
-producers may add fields and that we pass them through untouched. Timestamps
-must carry a zone; a naive timestamp is a validation error, not a guess.
+producers may add fields and that we pass them through untouched (decoding still
+rejects one that stands for a field the event lacks, see ``near_miss``). Timestamps
+must carry a zone; a naive timestamp is a validation error, not a guess. Field
+descriptions are documentation: ``fields`` renders them for ``produce --help``.
 """
 
 from __future__ import annotations
@@ -21,10 +23,17 @@ from pydantic import (
 )
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+CountryCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    Field(description="ISO 3166-1 alpha-2 country code, e.g. GB"),
+]
 Severity = Literal["low", "medium", "high"]
 Sentiment = Literal["positive", "negative", "neutral"]
 FeedbackSource = Literal["email", "chat", "app_review", "social", "survey"]
+RiskTier = Literal["standard", "high"]
+"""Only tiers with a meaning: ``high`` raises an alert's severity (fraud.profile), ``standard``
+leaves it. Exact lower case, as every enumeration: ``"High"`` is rejected, not ignored."""
 
 
 def _date_of(value: Any) -> Any:
@@ -59,7 +68,9 @@ class Transaction(Event):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     amount: float = Field(ge=0)
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[
+        str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217 code, e.g. GBP")
+    ]
     merchant: str
     country: CountryCode
     channel: Literal["card_present", "online"]
@@ -67,8 +78,8 @@ class Transaction(Event):
 
 class TravelNotice(Event):
     country: CountryCode
-    from_: CalendarDate = Field(alias="from")
-    to: CalendarDate
+    from_: CalendarDate = Field(alias="from", description="first day of the trip")
+    to: CalendarDate = Field(description="last day of the trip, included")
 
     def covers(self, country: str, day: date) -> bool:
         """Whether this notice announces travel to ``country`` on ``day``."""
@@ -80,7 +91,7 @@ class Customer(Event):
     customer_id: NonEmpty
     home_country: CountryCode
     travel_notices: list[TravelNotice] = Field(default_factory=list)
-    risk_tier: str = "standard"
+    risk_tier: RiskTier = Field(default="standard", description="high raises alert severity")
 
 
 class Place(Event):
@@ -160,11 +171,11 @@ class FeedbackAlert(Event):
 
 class KbChange(Event):
     doc_id: NonEmpty
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, description="increases with every change of the document")
     op: Literal["upsert", "delete"]
     ts: AwareDatetime
-    title: str | None = None
-    text: str | None = None
+    title: str | None = Field(default=None, description="required when op is upsert")
+    text: str | None = Field(default=None, description="required when op is upsert")
     source: str | None = None
     url: str | None = None
 

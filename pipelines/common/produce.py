@@ -8,20 +8,28 @@ from typing import IO, Any
 
 from confluent_kafka import Producer
 
+from pipelines.common.near_miss import NearMiss
 from pipelines.common.serialization import PoisonMessage, decode_event
 from pipelines.common.topics import TopicSpec
 
 
 @dataclass
 class ProduceReport:
-    """What ``produce_lines`` did: how many sent, and every rejected line with its reason."""
+    """What ``produce_lines`` did: how many sent, every rejected line with its reason, and
+    every warning about a sent line (an unknown field that looks like a known one)."""
 
     sent: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
 
-def keyed_lines(topic: TopicSpec, lines: Iterable[str]) -> Iterator[tuple[int, bytes, bytes | str]]:
-    """(line number, key, value bytes) for valid lines; ``(n, b"", reason)`` for invalid ones."""
+def keyed_lines(
+    topic: TopicSpec, lines: Iterable[str], warnings: list[tuple[int, str]] | None = None
+) -> Iterator[tuple[int, bytes, bytes | str]]:
+    """(line number, key, value bytes) for valid lines; ``(n, b"", reason)`` for invalid ones.
+
+    Near misses of a valid line (kept, but likely a typo) are appended to ``warnings``.
+    """
     for number, line in enumerate(lines, start=1):
         raw = line.strip().encode()
         if not raw:
@@ -29,11 +37,14 @@ def keyed_lines(topic: TopicSpec, lines: Iterable[str]) -> Iterator[tuple[int, b
         if topic.model is None:
             yield number, b"", raw
             continue
+        near: list[NearMiss] = []
         try:
-            event = decode_event(topic.model, raw)
+            event = decode_event(topic.model, raw, near.append)
         except PoisonMessage as exc:
             yield number, b"", str(exc)
             continue
+        if warnings is not None:
+            warnings.extend((number, miss.warning()) for miss in near)
         key = getattr(event, topic.key_field) if topic.key_field else None
         yield number, str(key).encode() if key is not None else b"", raw
 
@@ -50,7 +61,7 @@ def produce_lines(
         if err is not None:
             failures.append(str(err))
 
-    for number, key, value in keyed_lines(topic, source):
+    for number, key, value in keyed_lines(topic, source, report.warnings):
         if isinstance(value, str):
             report.rejected.append((number, value))
             continue

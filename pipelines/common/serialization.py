@@ -4,10 +4,15 @@ Input topics deserialize straight into the topic's event model, keeping the
 original bytes on the instance so that a later failure can still send exactly
 what arrived to the dead-letter topic. Anything that is not valid JSON, not an
 object, or not a valid event raises ``PoisonMessage`` with a reason a person can act on.
+So does an unknown field that looks like a field the event lacks (``travel_notice``
+for ``travel_notices``): kept as an extra, its meaning would be lost. Other near
+misses are kept and reported (``near_miss``).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -18,9 +23,14 @@ from quixstreams.models.serializers import (
     Serializer,
 )
 
-from pipelines.common.events import Event
+from pipelines.common.events import Customer, Event, KbChange
+from pipelines.common.near_miss import NearMiss, near_misses
+
+logger = logging.getLogger(__name__)
 
 _RAW_ATTR = "__streamwise_raw__"
+_MAX_WARNED = 1000
+"""Distinct (topic, field) near misses a deserializer logs; past that it stays quiet."""
 
 E = TypeVar("E", bound=Event)
 
@@ -29,8 +39,14 @@ class PoisonMessage(ValueError):
     """A message that can never be processed as it is: it belongs in the dead-letter topic."""
 
 
-def decode_event(model: type[E], raw: bytes) -> E:
-    """Parse and validate ``raw`` as ``model``; keep ``raw`` on the instance."""
+def decode_event(
+    model: type[E], raw: bytes, on_near_miss: Callable[[NearMiss], None] | None = None
+) -> E:
+    """Parse and validate ``raw`` as ``model``; keep ``raw`` on the instance.
+
+    Unknown fields that look like a field the event lacks make it poison; the
+    other near misses are kept and passed to ``on_near_miss`` for the caller to report.
+    """
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -42,9 +58,21 @@ def decode_event(model: type[E], raw: bytes) -> E:
     try:
         event = model.model_validate(data)
     except ValidationError as exc:
-        raise PoisonMessage(describe_validation_error(model, exc)) from exc
+        hints = _lost_meanings(near_misses(model, data))
+        raise PoisonMessage("; ".join([describe_validation_error(model, exc), *hints])) from exc
+    misses = near_misses(model, data)
+    if lost := _lost_meanings(misses):
+        raise PoisonMessage(f"invalid {model.__name__}: " + "; ".join(lost))
+    if on_near_miss is not None:
+        for miss in misses:
+            on_near_miss(miss)
     object.__setattr__(event, _RAW_ATTR, raw)
     return event
+
+
+def _lost_meanings(misses: list[NearMiss]) -> list[str]:
+    """The near misses that stand for a field the event lacks, described for a person."""
+    return [miss.describe() for miss in misses if miss.lost]
 
 
 def original_bytes(value: object) -> bytes | None:
@@ -73,15 +101,43 @@ def encode_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
 
 
+# What a tombstone would mean on the compacted topics, and what we do instead.
+_TOMBSTONE_HINTS: dict[type[Event], str] = {
+    Customer: "a tombstone does not delete a profile: the pipelines keep the card's last "
+    "profile until a new one for the card arrives",
+    KbChange: "to remove a document, send an event with op 'delete' for its doc_id",
+}
+
+
 class EventDeserializer(Deserializer):
     """Quix deserializer for an input topic: bytes -> validated ``Event`` (or ``PoisonMessage``)."""
 
     def __init__(self, model: type[Event]) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._model = model
+        self._warned: set[tuple[str, str]] = set()
 
     def __call__(self, value: bytes, ctx: SerializationContext) -> Event:
-        return decode_event(self._model, value)
+        return decode_event(self._model, value, lambda miss: self._warn_once(ctx.topic, miss))
+
+    def refuse_empty(self, value: object) -> None:
+        """Raise ``PoisonMessage`` for a null value (a tombstone).
+
+        Quix hands a null value to the dataflow as ``None`` without calling the
+        deserializer, where the first step would fail with an ``AttributeError``
+        nobody can act on; ``StreamwiseApplication`` calls this first instead.
+        """
+        if value is None:
+            reason = f"empty value (a tombstone): {self._model.__name__} needs a JSON object"
+            hint = _TOMBSTONE_HINTS.get(self._model)
+            raise PoisonMessage(f"{reason}; {hint}" if hint else reason)
+
+    def _warn_once(self, topic: str, miss: NearMiss) -> None:
+        """Log a kept near miss once per (topic, field): one bad producer must not flood the log."""
+        if (topic, miss.path) in self._warned or len(self._warned) >= _MAX_WARNED:
+            return
+        self._warned.add((topic, miss.path))
+        logger.warning("%s: %s", topic, miss.warning())
 
 
 class JsonSerializer(Serializer):
