@@ -28,7 +28,7 @@ from pipelines.common.pii import mask_pii
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback.dashboard_view import TOPICS, DashboardView
 from pipelines.feedback.settings import FeedbackSettings
-from state.vectors import VectorCollection, connect_chroma
+from state.vectors import Hit, VectorCollection, connect_chroma
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class TopicReader(threading.Thread):
                 try:
                     value = orjson.loads(message.value())
                     self._view.add(message.topic()[len(prefix) :], value)
-                except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                except (ValueError, KeyError, TypeError) as exc:  # JSON or timestamp
                     logger.warning("dashboard skipped a record of %s: %s", message.topic(), exc)
         finally:
             self._consumer.close()
@@ -113,10 +113,19 @@ class Search:
             if collection.count() == 0:
                 return []
             hits = collection.query(vector, k=min(SEARCH_RESULTS, collection.count()))
-        return [
-            {"feedback_id": h.id, "score": round(h.score, 3), "text": h.document, **h.metadata}
-            for h in hits
-        ]
+        return [_hit_json(hit) for hit in hits]
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    """A search hit as the page shows it, ``key_phrases`` a list as in ``feedback-enriched``.
+
+    Chroma keeps a list in metadata as JSON text (``state.vectors``), so it is decoded
+    here rather than handed out as a string.
+    """
+    metadata: dict[str, Any] = dict(hit.metadata)
+    if isinstance(metadata.get("key_phrases"), str):
+        metadata["key_phrases"] = orjson.loads(metadata["key_phrases"])
+    return {"feedback_id": hit.id, "score": round(hit.score, 3), "text": hit.document, **metadata}
 
 
 def make_server(
@@ -126,9 +135,10 @@ def make_server(
 
     ``own_process``: nothing else in this process uses Chroma (see ``Search``).
     """
-    view = DashboardView()
+    feedback = load_settings(FeedbackSettings)
+    view = DashboardView(feedback.window, feedback.window_grace)
     reader = TopicReader(settings, view)
-    search = Search(settings, load_settings(FeedbackSettings).collection, reopen=own_process)
+    search = Search(settings, feedback.collection, reopen=own_process)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

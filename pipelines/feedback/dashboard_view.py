@@ -2,15 +2,20 @@
 
 ``DashboardView`` is fed the decoded records of ``feedback-insights``, ``feedback-alerts``
 and ``feedback-enriched`` and answers with one JSON summary: the latest windows in time
-order, totals over them, the latest alerts and items. Category and key-phrase totals add
-up each window's top five, so they rank what was common, not every rare label.
+order, totals over them, the latest alerts and items, and the windows still open.
+Category and key-phrase totals add up each window's top five, so they rank what was
+common, not every rare label.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from datetime import datetime, timedelta
 from typing import Any
+
+from pipelines.common.epoch import duration_ms, from_ms, to_ms
+from pipelines.feedback.insights import SENTIMENTS
 
 JsonDict = dict[str, Any]
 
@@ -20,10 +25,82 @@ ENRICHED = "feedback-enriched"
 TOPICS = (INSIGHTS, ALERTS, ENRICHED)
 
 
-class DashboardView:
-    """The latest ``windows`` insights (by window start), ``alerts`` alerts and ``items`` items."""
+class OpenWindows:
+    """The insight windows not closed yet, counted from the enriched items: provisional.
 
-    def __init__(self, windows: int = 60, alerts: int = 20, items: int = 20) -> None:
+    Windows close on event time, not on the wall clock: Quix closes one only when an
+    item stamped at or after its end plus the grace arrives. Until then
+    ``feedback-insights`` holds nothing for it, so a small file or a pause leaves its
+    last items out of every insight. Counting the enriched items of the windows that
+    the latest item read has not closed shows what they hold so far. A window is
+    dropped once an item closes it or its insight is read; items too late for a window
+    (Quix leaves them out of it) are left out here too. At most ``grace / window + 1``
+    windows are open at a time, each a few counters.
+    """
+
+    def __init__(self, window: timedelta, grace: timedelta) -> None:
+        self._window_ms, self._grace_ms = duration_ms(window), duration_ms(grace)
+        self._latest_ms = 0  # the latest item's event time: the clock Quix closes windows by
+        self._closed_through_ms = -1  # windows starting at or before it had their insight read
+        self._sentiments: dict[int, Counter[str]] = {}  # window start -> sentiment counts
+
+    def item(self, item: JsonDict) -> None:
+        """Count one ``feedback-enriched`` record in its window, if that is still open."""
+        ts_ms = to_ms(datetime.fromisoformat(item["ts"]))
+        sentiment = str(item["sentiment"])
+        self._latest_ms = max(self._latest_ms, ts_ms)
+        start = ts_ms - ts_ms % self._window_ms  # tumbling windows start at epoch multiples
+        if self._is_open(start):
+            self._sentiments.setdefault(start, Counter())[sentiment] += 1
+        self._drop_closed()
+
+    def closed(self, insight: JsonDict) -> None:
+        """A ``feedback-insights`` record: its window and every earlier one are closed."""
+        start = to_ms(datetime.fromisoformat(insight["window_start"]))
+        self._closed_through_ms = max(self._closed_through_ms, start)
+        self._drop_closed()
+
+    def summary(self) -> list[JsonDict]:
+        """The open windows, earliest first, with the event time that will close each."""
+        return [
+            {
+                "window_start": _iso(start),
+                "window_end": _iso(start + self._window_ms),
+                "closes_at": _iso(start + self._window_ms + self._grace_ms),
+                "count": sum(counts.values()),
+                "sentiment_counts": {s: counts[s] for s in SENTIMENTS},
+            }
+            for start, counts in sorted(self._sentiments.items())
+        ]
+
+    def _is_open(self, start: int) -> bool:
+        closes_at = start + self._window_ms + self._grace_ms
+        return start > self._closed_through_ms and closes_at > self._latest_ms
+
+    def _drop_closed(self) -> None:
+        for start in [start for start in self._sentiments if not self._is_open(start)]:
+            del self._sentiments[start]
+
+
+def _iso(ms: int) -> str:
+    """An epoch-ms instant written as insights write theirs (``2026-11-20T10:02:00Z``)."""
+    return from_ms(ms).isoformat().replace("+00:00", "Z")
+
+
+class DashboardView:
+    """The latest ``windows`` insights (by window start), ``alerts`` alerts and ``items``
+    items, and the open windows (``window`` and ``grace`` as the pipeline's)."""
+
+    def __init__(
+        self,
+        window: timedelta,
+        grace: timedelta,
+        *,
+        windows: int = 60,
+        alerts: int = 20,
+        items: int = 20,
+    ) -> None:
+        self._open = OpenWindows(window, grace)
         self._windows: dict[str, JsonDict] = {}
         self._keep_windows = windows
         self._alerts: dict[str, JsonDict] = {}
@@ -35,6 +112,7 @@ class DashboardView:
         """One record of a dashboard topic (unprefixed name); others are ignored."""
         with self._lock:
             if topic == INSIGHTS:
+                self._open.closed(value)
                 self._windows[value["window_start"]] = value  # a re-emitted window replaces
                 for start in sorted(self._windows)[: -self._keep_windows]:
                     del self._windows[start]
@@ -45,13 +123,17 @@ class DashboardView:
                 ]:
                     del self._alerts[alert_id]
             elif topic == ENRICHED:
+                self._open.item(value)
                 self._items.append(value)
 
     def summary(self) -> JsonDict:
+        """What the page draws. ``totals`` add up closed windows only (their insights);
+        ``open_windows`` are counted apart, as provisional figures."""
         with self._lock:
             windows = [self._windows[start] for start in sorted(self._windows)]
             alerts = sorted(self._alerts.values(), key=lambda a: a["window_start"], reverse=True)
             items = list(reversed(self._items))
+            open_windows = self._open.summary()
         categories: Counter[str] = Counter()
         phrases: Counter[str] = Counter()
         sources: Counter[str] = Counter()
@@ -86,6 +168,7 @@ class DashboardView:
             "sources": _ranked(sources),
             "alerts": alerts,
             "latest": items,
+            "open_windows": open_windows,
         }
 
 

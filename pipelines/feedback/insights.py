@@ -18,6 +18,8 @@ Aggregate = dict[str, Any]
 TOP_N = 5
 KEEP_EXAMPLES = 5
 MAX_DISTINCT_PHRASES = 500
+SENTIMENTS = ("positive", "neutral", "negative")
+"""The keys of an insight's ``sentiment_counts``, every one present (zero if none)."""
 
 
 def start(item: EnrichedFeedback) -> Aggregate:
@@ -91,9 +93,7 @@ def summarize(agg: Aggregate, start_ms: int, end_ms: int) -> FeedbackInsight:
         window_start=from_ms(start_ms),
         window_end=from_ms(end_ms),
         count=agg["count"],
-        sentiment_counts={
-            s: agg["sentiments"].get(s, 0) for s in ("positive", "neutral", "negative")
-        },
+        sentiment_counts={s: agg["sentiments"].get(s, 0) for s in SENTIMENTS},
         avg_rating=round(agg["rating_sum"] / rating_count, 3) if rating_count else None,
         top_categories=_top(agg["categories"], "category"),
         top_key_phrases=_top(agg["phrases"], "phrase"),

@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium: it loads, shows the figures of the insights it was fed
-(read from the real topics), and a screenshot is saved; search answers from Chroma."""
+(read from the real topics) and of the window still open, and a screenshot is saved; search
+answers from Chroma."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,17 +57,25 @@ ALERT = {"alert_id": "a-123", "kind": "category_surge", "window_start": "2026-11
          "window_end": "2026-11-20T10:03:00Z", "category": "billing",
          "reasons": ["15 'billing' items in this window against a trailing mean of 0.5"],
          "examples": ["b1", "b2"]}  # fmt: skip
-ITEMS = [
-    ("d1", "My parcel arrived late and the box was damaged.", "negative", "delivery"),
-    ("b1", "I was charged twice for the same order.", "negative", "billing"),
-    ("p1", "Great headphones, fantastic sound.", "positive", "product quality"),
+Item = tuple[str, str, str, str, list[str]]
+ITEMS: list[Item] = [
+    ("d1", "My parcel arrived late and the box was damaged.", "negative", "delivery",
+     ["arrived late", "box damaged"]),
+    ("b1", "I was charged twice for the same order.", "negative", "billing", ["charged twice"]),
+    ("p1", "Great headphones, fantastic sound.", "positive", "product quality", []),
+]  # fmt: skip
+SMALL_FILE: list[Item] = [  # five items, nothing later: their window never closes
+    (f"s{i}", f"Small file item {i}.", sentiment, "other", [])
+    for i, sentiment in enumerate(["positive", "negative", "neutral", "negative", "positive"])
 ]
 
 
-def enriched(fid: str, text: str, sentiment: str, category: str) -> EnrichedFeedback:
+def enriched(fid: str, text: str, sentiment: str, category: str, key_phrases: list[str]
+             ) -> EnrichedFeedback:  # fmt: skip
     return EnrichedFeedback(feedback_id=fid, ts="2026-11-20T10:02:30Z", source="email", text=text,
                             sentiment=sentiment, sentiment_score=-0.5 if sentiment == "negative"
-                            else 0.8, key_phrases=[], category=category, model="test")  # fmt: skip
+                            else 0.8, key_phrases=key_phrases, category=category, model="test"
+                            )  # fmt: skip
 
 
 def get_json(url: str) -> Any:
@@ -74,7 +83,7 @@ def get_json(url: str) -> Any:
         return json.loads(response.read())
 
 
-def store(settings: StreamwiseSettings, items: list[tuple[str, str, str, str]]) -> None:
+def store(settings: StreamwiseSettings, items: list[Item]) -> None:
     """Upsert enriched items into the feedback collection, as the pipeline's sink does."""
     events = [enriched(*item) for item in items]
     vectors = resources.embedder(settings).embed([e.text for e in events])
@@ -83,15 +92,10 @@ def store(settings: StreamwiseSettings, items: list[tuple[str, str, str, str]]) 
     collection.upsert([to_record(Enriched(e, None, False), v) for e, v in pairs])
 
 
-@pytest.fixture
-def dashboard(settings: StreamwiseSettings) -> Iterator[str]:
-    """``serve`` in a process of its own (as the CLI runs it), on the fed topics and Chroma."""
-    ensure_topics(client_config(settings), all_topics(settings.topic_prefix), partitions=2)
-    produce(settings, "feedback-insights", [(i["window_start"], i) for i in INSIGHTS])
-    produce(settings, "feedback-alerts", [("billing", ALERT)])
-    produce(settings, "feedback-enriched", [(i[0], enriched(*i)) for i in ITEMS])
-    store(settings, ITEMS)
-
+def running_dashboard(
+    settings: StreamwiseSettings, caught_up: Callable[[dict[str, Any]], bool]
+) -> Iterator[str]:
+    """``serve`` in a process of its own (as the CLI runs it), until ``caught_up(summary)``."""
     env = {**os.environ, "STREAMWISE_BROKER": str(settings.broker),
            "STREAMWISE_DATA_DIR": str(settings.data_dir),
            "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix}  # fmt: skip
@@ -106,14 +110,42 @@ def dashboard(settings: StreamwiseSettings) -> Iterator[str]:
         assert url.startswith("http://127.0.0.1:")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # until the reader has caught up with the topics
-            summary = get_json(url + "api/summary")
-            if len(summary["windows"]) == 3 and summary["alerts"] and len(summary["latest"]) == 3:
+            if caught_up(get_json(url + "api/summary")):
                 break
             time.sleep(0.2)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def dashboard(settings: StreamwiseSettings) -> Iterator[str]:
+    """The dashboard on fed topics and Chroma."""
+    ensure_topics(client_config(settings), all_topics(settings.topic_prefix), partitions=2)
+    produce(settings, "feedback-insights", [(i["window_start"], i) for i in INSIGHTS])
+    produce(settings, "feedback-alerts", [("billing", ALERT)])
+    produce(settings, "feedback-enriched", [(i[0], enriched(*i)) for i in ITEMS])
+    store(settings, ITEMS)
+    yield from running_dashboard(
+        settings, lambda s: len(s["windows"]) == 3 and bool(s["alerts"]) and len(s["latest"]) == 3
+    )
+
+
+@pytest.fixture
+def small_file_dashboard(settings: StreamwiseSettings) -> Iterator[str]:
+    """The dashboard after a small file: five enriched items, no insight (none closed)."""
+    ensure_topics(client_config(settings), all_topics(settings.topic_prefix), partitions=2)
+    produce(settings, "feedback-enriched", [(i[0], enriched(*i)) for i in SMALL_FILE])
+    yield from running_dashboard(settings, lambda s: len(s["latest"]) == 5)
+
+
+def dump_dom(url: str) -> str:
+    """The page as headless Chromium leaves it once its scripts ran."""
+    return subprocess.run(
+        [str(CHROMIUM), *CHROMIUM_FLAGS, "--dump-dom", url],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
 
 
 def test_summary_totals_equal_the_insights_fed(dashboard: str) -> None:
@@ -132,8 +164,9 @@ def test_search_finds_similar_past_feedback_in_chroma_even_stored_after_start(
     result = get_json(dashboard + "api/search?q=package+came+broken+and+late")
     assert result["hits"][0]["feedback_id"] == "d1"
     assert result["hits"][0]["category"] == "delivery"
+    assert result["hits"][0]["key_phrases"] == ["arrived late", "box damaged"]
     store(settings, [("z1", "A zebra-striped umbrella came instead of my teapot.", "neutral",
-                      "delivery")])  # fmt: skip
+                      "delivery", [])])  # fmt: skip
     later = get_json(dashboard + "api/search?q=zebra+umbrella+instead+of+a+teapot")
     assert later["hits"][0]["feedback_id"] == "z1"
     masked = get_json(dashboard + "api/search?q=mail+me+at+jo%40example.com")
@@ -143,14 +176,12 @@ def test_search_finds_similar_past_feedback_in_chroma_even_stored_after_start(
 def test_the_page_shows_the_fed_figures_in_headless_chromium(
     dashboard: str, tmp_path: Path
 ) -> None:
-    dom = subprocess.run(
-        [str(CHROMIUM), *CHROMIUM_FLAGS, "--dump-dom", dashboard],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+    dom = dump_dom(dashboard)
     assert 'data-loaded="true"' in dom
     assert '<span id="total-count">38</span>' in dom
     assert '<span id="total-negative">17</span>' in dom
     assert '<span id="window-count">3</span>' in dom
+    assert '<span id="open-count">0</span>' in dom  # the items' window has its insight
     assert 'data-alert-id="a-123"' in dom
     assert "15 'billing' items in this window" in dom
     assert dom.count("<rect") == 9  # 3 windows x 3 sentiments
@@ -163,3 +194,20 @@ def test_the_page_shows_the_fed_figures_in_headless_chromium(
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     assert screenshot.stat().st_size > 20_000
+
+
+def test_a_small_file_shows_its_items_in_the_open_window_not_count_0(
+    small_file_dashboard: str,
+) -> None:
+    [open_window] = get_json(small_file_dashboard + "api/summary")["open_windows"]
+    assert open_window["count"] == 5
+    assert open_window["sentiment_counts"] == {"positive": 2, "neutral": 1, "negative": 2}
+
+    dom = dump_dom(small_file_dashboard)
+    assert 'data-loaded="true"' in dom
+    assert '<span id="total-count">0</span>' in dom  # closed windows only
+    assert '<span id="open-count">5</span>' in dom
+    assert (
+        "Open window 10:02\u201310:03, provisional: 5 so far (2 positive, 1 neutral, 2 negative); "
+        "it closes when an item stamped 10:05 or later arrives."
+    ) in dom

@@ -20,7 +20,7 @@ function sentimentChart(windows) {
   const svg = document.getElementById("sentiment-chart");
   svg.replaceChildren();
   const W = 800, H = 200, pad = 24;
-  if (!windows.length) { svg.append(el("svg:text", { x: 10, y: 20 }, "waiting for the first window…")); return; }
+  if (!windows.length) { svg.append(el("svg:text", { x: 10, y: 20 }, "no closed window yet (windows close on event time)")); return; }
   const max = Math.max(...windows.map((w) => w.count), 1);
   const bw = (W - pad * 2) / windows.length;
   windows.forEach((w, i) => {
@@ -59,6 +59,20 @@ function ratingChart(windows) {
     dot.append(el("svg:title", {}, `${time(windows[rated[k][0]].window_start)}: ${rated[k][1]}`));
     svg.append(dot);
   });
+}
+
+// Windows not closed yet: figures counted from the enriched items so far, never in the totals.
+function openWindows(windows) {
+  document.getElementById("open-count").textContent = windows.reduce((n, w) => n + w.count, 0);
+  const list = document.getElementById("open-windows");
+  list.replaceChildren();
+  for (const w of windows) {
+    const s = w.sentiment_counts;
+    list.append(el("li", { "data-window-start": w.window_start },
+      `Open window ${time(w.window_start)}–${time(w.window_end)}, provisional: ${w.count} so far ` +
+      `(${s.positive} positive, ${s.neutral} neutral, ${s.negative} negative); ` +
+      `it closes when an item stamped ${time(w.closes_at)} or later arrives.`));
+  }
 }
 
 function bars(id, rows) {
@@ -110,6 +124,7 @@ function render(summary) {
   document.getElementById("total-rating").textContent = t.avg_rating ?? "–";
   document.getElementById("total-negative").textContent = t.sentiment_counts.negative ?? 0;
   document.getElementById("window-count").textContent = summary.windows.length;
+  openWindows(summary.open_windows);
   sentimentChart(summary.windows);
   ratingChart(summary.windows);
   bars("categories", summary.top_categories);
