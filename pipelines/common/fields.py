@@ -57,6 +57,12 @@ class FieldDoc:
     required: bool
     kind: str
 
+    @property
+    def presence(self) -> str:
+        """``required``, ``optional``, or ``required in each`` for a field of nested objects."""
+        word = "required" if self.required else "optional"
+        return f"{word} in each" if "." in self.name else word
+
 
 def field_docs(topic: TopicSpec) -> list[FieldDoc]:
     """The fields of ``topic``'s events: required first, then optional, each before its nested."""
@@ -78,11 +84,11 @@ def field_help(name: str) -> str:
     """Plain text for ``streamwise produce --help``: one topic's key, fields and example."""
     topic = spec(name)
     rows = field_docs(topic)
-    width = max((len(row.name) for row in rows), default=0)
+    name_width = max((len(row.name) for row in rows), default=0)
+    presence_width = max((len(row.presence) for row in rows), default=0)
     lines = [f"{topic.name} (key: {topic.key_field or 'none'})"]
     lines += [
-        f"  {row.name:<{width}}  {'required' if row.required else 'optional'}  {row.kind}"
-        for row in rows
+        f"  {row.name:<{name_width}}  {row.presence:<{presence_width}}  {row.kind}" for row in rows
     ]
     example = example_line(topic.name)
     if example is not None:
@@ -113,11 +119,8 @@ def markdown_section() -> str:
 
 def _markdown_topic(topic: TopicSpec) -> str:
     lines = [f"### `{topic.name}`\n", f"Key: `{topic.key_field}`.\n"]
-    lines += ["| field | required | type |", "|---|---|---|"]
-    lines += [
-        f"| `{row.name}` | {'yes' if row.required else 'no'} | {row.kind} |"
-        for row in field_docs(topic)
-    ]
+    lines += ["| field | presence | type |", "|---|---|---|"]
+    lines += [f"| `{row.name}` | {row.presence} | {row.kind} |" for row in field_docs(topic)]
     example = example_line(topic.name)
     if example is not None:
         lines += ["", "Example line:", "", "```json", example, "```"]

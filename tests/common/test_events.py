@@ -167,7 +167,9 @@ def test_the_field_help_lists_required_fields_first_with_their_enumerations() ->
         line.split()[:2] == ["risk_tier", "optional"] and "one of standard, high" in line
         for line in lines
     )
-    assert any(line.split()[:2] == ["travel_notices[].from", "required"] for line in lines)
+    assert any(
+        line.split()[:4] == ["travel_notices[].from", "required", "in", "each"] for line in lines
+    )
     assert lines[-2:] == ["  example line:", f"    {json.dumps(EXAMPLES['customers'])}"]
 
 
