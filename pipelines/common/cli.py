@@ -34,6 +34,7 @@ from pipelines.common.app import (
     producer_config,
 )
 from pipelines.common.broker import ENGINES, BrokerError, embedded_broker
+from pipelines.common.fields import produce_help
 from pipelines.common.produce import produce_lines
 from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
 from pipelines.common.topic_checks import registry_mismatches
@@ -201,6 +202,8 @@ def cmd_produce(args: argparse.Namespace) -> int:
             report = produce_lines(topic, source, producer_config(settings))
     for number, reason in report.rejected:
         print(f"line {number}: rejected: {reason}", file=sys.stderr)
+    for number, warning in report.warnings:
+        print(f"line {number}: warning: {warning}", file=sys.stderr)
     print(
         f"sent {report.sent} event(s) to {topic.name}, rejected {len(report.rejected)}",
         file=sys.stderr,
@@ -310,7 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
         "produce",
         help="send JSON Lines to a topic, validated and keyed by its schema",
         description="Validate each JSON line of FILE against TOPIC's schema, key it as the "
-        "contract says and send it. Invalid lines are reported with their line number.",
+        "contract says and send it. Invalid lines are reported with their line number. "
+        "Missing topics are created first, as the registry declares them.",
+        epilog=produce_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     produce.add_argument("topic", metavar="TOPIC", help=f"one of: {', '.join(REGISTRY)}")
     produce.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")

@@ -101,11 +101,16 @@ def produce_help() -> str:
     return "\n".join(field_help(name) for name in EXAMPLES)
 
 
-def markdown_section() -> str:
-    """The README section "Topics and their fields": every contract topic, key, fields, example."""
+TOPICS_PAGE = "docs/topics.md"
+"""Where ``topics_page()`` is kept in the repository (a test keeps the two equal)."""
+
+
+def topics_page() -> str:
+    """``docs/topics.md``: every contract topic, its key, its fields and an example line."""
     parts = [
-        "## Topics and their fields\n",
-        "Generated from the event models (`python -m pipelines.common.fields`), so it says "
+        "# Topics and their fields\n",
+        "Generated from the event models (`python -m pipelines.common.fields > "
+        f"{TOPICS_PAGE}`), so it says "
         "exactly what is validated; `streamwise produce --help` shows the same for the input "
         "topics. Every value is a JSON object; unknown extra fields are kept, but one that "
         "looks like a field the event lacks (`travel_notice` for `travel_notices`) is "
@@ -118,7 +123,7 @@ def markdown_section() -> str:
 
 
 def _markdown_topic(topic: TopicSpec) -> str:
-    lines = [f"### `{topic.name}`\n", f"Key: `{topic.key_field}`.\n"]
+    lines = [f"## `{topic.name}`\n", f"Key: `{topic.key_field}`.\n"]
     lines += ["| field | presence | type |", "|---|---|---|"]
     lines += [f"| `{row.name}` | {row.presence} | {row.kind} |" for row in field_docs(topic)]
     example = example_line(topic.name)
@@ -214,4 +219,4 @@ def _resolve(node: JsonSchema, defs: JsonSchema) -> JsonSchema:
 
 
 if __name__ == "__main__":
-    print(markdown_section())
+    print(topics_page(), end="")

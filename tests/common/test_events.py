@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ import pytest
 from quixstreams.models.serializers import SerializationContext
 
 from pipelines.common import events
-from pipelines.common.fields import EXAMPLES, field_help, markdown_section
+from pipelines.common.fields import EXAMPLES, TOPICS_PAGE, field_help, topics_page
 from pipelines.common.near_miss import NearMiss, near_misses
 from pipelines.common.produce import keyed_lines
 from pipelines.common.serialization import EventDeserializer, PoisonMessage, decode_event
@@ -173,8 +174,15 @@ def test_the_field_help_lists_required_fields_first_with_their_enumerations() ->
     assert lines[-2:] == ["  example line:", f"    {json.dumps(EXAMPLES['customers'])}"]
 
 
-def test_the_readme_section_covers_every_contract_topic_with_its_key() -> None:
-    section = markdown_section()
+def test_the_topics_page_covers_every_contract_topic_with_its_key() -> None:
+    page = topics_page()
     for topic in CONTRACT_TOPICS:
-        assert f"### `{topic.name}`\n\nKey: `{topic.key_field}`." in section
-    assert section.count("```json") == len(EXAMPLES)
+        assert f"## `{topic.name}`\n\nKey: `{topic.key_field}`." in page
+    assert page.count("```json") == len(EXAMPLES)
+
+
+def test_the_committed_topics_page_is_what_the_models_say() -> None:
+    committed = (Path(__file__).parents[2] / TOPICS_PAGE).read_text(encoding="utf-8")
+    assert committed == topics_page(), (
+        f"regenerate: python -m pipelines.common.fields > {TOPICS_PAGE}"
+    )
