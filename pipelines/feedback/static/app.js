@@ -68,9 +68,9 @@ function openWindows(windows) {
   list.replaceChildren();
   for (const w of windows) {
     const s = w.sentiment_counts;
-    const items = `${w.count} item${w.count === 1 ? "" : "s"}`;
+    const howMany = `${w.count} item${w.count === 1 ? "" : "s"}`;
     list.append(el("li", { "data-window-start": w.window_start },
-      `Open window ${time(w.window_start)}–${time(w.window_end)}, provisional: ${items} so far ` +
+      `Open window ${time(w.window_start)}–${time(w.window_end)}, provisional: ${howMany} so far ` +
       `(${s.positive} positive, ${s.neutral} neutral, ${s.negative} negative); ` +
       `it closes when an item stamped ${time(w.closes_at)} or later arrives.`));
   }
