@@ -208,6 +208,6 @@ def test_a_small_file_shows_its_items_in_the_open_window_not_count_0(
     assert '<span id="total-count">0</span>' in dom  # closed windows only
     assert '<span id="open-count">5</span>' in dom
     assert (
-        "Open window 10:02\u201310:03, provisional: 5 items so far (2 positive, 1 neutral, 2 negative); "
-        "it closes when an item stamped 10:05 or later arrives."
+        "Open window 10:02\u201310:03, provisional: 5 items so far (2 positive, 1 neutral, "
+        "2 negative); it closes when an item stamped 10:05 or later arrives."
     ) in dom
