@@ -20,6 +20,12 @@ in event time; ``FEEDBACK_WINDOW_GRACE`` must cover the skew. A backlog (a pipel
 started after its producers, or restarted after a pause) can stretch the skew past the
 grace: late items are then left out of their window (still enriched and searchable) and
 Quix logs each one.
+
+Windows close on event time, never on the wall clock: a window's insight (and its alerts)
+comes once an item stamped at or after its end plus the grace arrives, so the last window
+of a small file or a paused stream stays open until more feedback comes. Quix 3.28 has no
+wall-clock close, and a made-up "tick" item would move event time past items still on
+their way; the dashboard shows the open window from ``feedback-enriched`` instead.
 """
 
 from __future__ import annotations
