@@ -10,7 +10,9 @@ message up again.
 
 DLQ writes are flushed before the callback returns, so they land before the
 source offset is committed (at-least-once; a crash in between can write a
-dead letter twice, never zero times).
+dead letter twice, never zero times). The offset of a dead-lettered message is
+committed like a processed one's, also when no later message follows it
+(``StreamwiseApplication``), so a restart does not send it again.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ class DeadLetters:
             return False
         stage_name, error, details = _describe(exc)
         raw = original_bytes(row.value)
-        if raw is None:
+        if raw is None and row.value is not None:  # a tombstone stays a tombstone
             raw, details["value-reencoded"] = encode_json(row.value), "true"
         self.send(
             key=row.key if isinstance(row.key, bytes | None) else str(row.key).encode(),
