@@ -11,7 +11,12 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from pipelines.common.app import client_config, producer_config
+from pipelines.common.app import (
+    client_config,
+    create_registry_topics,
+    pipeline_group,
+    producer_config,
+)
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 
@@ -42,8 +47,11 @@ def produce(
     """Send (key, value) pairs in order; values that are not bytes are JSON-encoded.
 
     ``timestamp_ms`` sets the Kafka timestamp (e.g. a profile valid since before
-    the transactions it is joined with); by default the producer stamps "now".
+    the transactions it is joined with); by default the producer stamps "now". Like
+    every client of ours it creates the registry's topics first (no broker of ours
+    auto-creates them).
     """
+    create_registry_topics(settings)
     producer = Producer(producer_config(settings))
     for key, value in messages:
         raw_key = key.encode() if isinstance(key, str) else key
@@ -103,5 +111,21 @@ def read(
                 if time.monotonic() - satisfied_at >= idle_s:
                     return records
         return records
+    finally:
+        consumer.close()
+
+
+def lag(settings: StreamwiseSettings, pipeline: str, topic: str) -> dict[int, int]:
+    """Messages of each partition of ``topic`` past the pipeline group's committed offset."""
+    name = settings.topic_prefix + topic
+    group = pipeline_group(pipeline, settings.topic_prefix)
+    consumer = Consumer({**client_config(settings), "group.id": group})
+    try:
+        partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
+        committed = consumer.committed([TopicPartition(name, p) for p in partitions], timeout=10)
+        return {
+            tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] - max(tp.offset, 0)
+            for tp in committed
+        }
     finally:
         consumer.close()

@@ -11,10 +11,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config
+from pipelines.common.app import create_registry_topics
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.common.topics import all_topics
 
 T = TypeVar("T")
 
@@ -32,6 +30,17 @@ def pipeline_env(
         "STREAMWISE_PROCESSING_GUARANTEE": settings.processing_guarantee,
     }
     return {**env, **(extra or {})}
+
+
+def cli(
+    *args: str, env: Mapping[str, str] | None = None, stdin: str = "", timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``streamwise ARGS`` as a user types it, with ``env`` added to this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.common.cli", *args],
+        capture_output=True, text=True, input=stdin, env={**os.environ, **(env or {})},
+        timeout=timeout_s, check=False,
+    )  # fmt: skip
 
 
 def start_pipeline(
@@ -80,13 +89,8 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s:
 def create_topics(settings: StreamwiseSettings) -> None:
     """Create every topic up front, with the deployment's partition count.
 
-    Producing first would let the broker auto-create input topics with one
-    partition, and a reader subscribed before a pipeline creates its output
-    topic may not see it until its next metadata refresh (minutes).
+    The embedded broker does not auto-create topics, so a test that produces first
+    needs them; and a reader subscribed before a pipeline creates its output topic may
+    not see it until its next metadata refresh (minutes).
     """
-    ensure_topics(
-        client_config(settings),
-        all_topics(settings.topic_prefix),
-        partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
-    )
+    create_registry_topics(settings)

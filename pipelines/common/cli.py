@@ -395,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:  # a pipeline's own settings (FRAUD_*, FEEDBACK_*, ...)
         print(f"streamwise {args.verb}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `streamwise topics | head`: the reader left (before
+        _silence_stdout()  # EXPECTED_ERRORS: a broken pipe is a ConnectionError)
+        return 0
     except EXPECTED_ERRORS as exc:
         reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"streamwise {args.verb}: error: {reason}", file=sys.stderr)
@@ -402,9 +405,6 @@ def main(argv: list[str] | None = None) -> int:
     except QUIX_TOPIC_ERRORS as exc:
         print(f"streamwise {args.verb}: error: {exc} ({QUIX_TOPIC_HINT})", file=sys.stderr)
         return EXIT_FAILURE
-    except BrokenPipeError:  # `streamwise topics | head`: the reader left, nothing to report
-        _silence_stdout()
-        return 0
     return code
 
 

@@ -30,7 +30,11 @@ class BadRequest(ValueError):
 
 
 def parse_request(body: bytes) -> dict[str, Any]:
-    """Validate an ask request; return the keyword arguments of ``AnswerRouter.ask``."""
+    """Validate an ask request's envelope; return the keyword arguments of ``AnswerRouter.ask``.
+
+    The question itself is validated by ``AnswerRouter.ask`` as ``streamwise ask`` and
+    the pipeline validate it, so an empty text gets the same reason everywhere.
+    """
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -39,10 +43,7 @@ def parse_request(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         msg = "body must be a JSON object"
         raise BadRequest(msg)
-    text = data.get("text")
-    if not isinstance(text, str) or not text.strip():
-        msg = f"'text' must be a non-empty string, got {text!r:.60}"
-        raise BadRequest(msg)
+    text = data.get("text")  # checked with the rest of the question (``question_event``)
     customer_id = data.get("customer_id")
     if customer_id is not None and not isinstance(customer_id, str):
         msg = f"'customer_id' must be a string, got {customer_id!r:.60}"

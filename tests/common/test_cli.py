@@ -8,25 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
 
+from pipelines.common.app import client_config
 from pipelines.common.settings import StreamwiseSettings
 from tests.kafkaio import read
+from tests.processes import cli as streamwise
 
 VERBS = ["broker", "run", "demo", "produce", "ask", "serve", "dashboard", "topics"]
-
-
-def streamwise(
-    *args: str, env: dict[str, str] | None = None, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.common.cli", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-        check=False,
-    )
 
 
 def _env(settings: StreamwiseSettings) -> dict[str, str]:
@@ -133,3 +122,98 @@ def test_topics_lists_every_topic_with_its_state(settings: StreamwiseSettings) -
     assert rows[settings.topic_prefix + "customers"] == ["2", "0", "compact", "forever"]
     assert rows[settings.topic_prefix + "fraud-dlq"] == ["2", "0", "delete", "30d"]
     assert len(rows) == 16
+
+
+def test_topics_shows_what_the_broker_holds_and_create_warns(settings: StreamwiseSettings) -> None:
+    """An auto-created-looking ``customers`` (1 partition, delete, 7 days) shows as it is."""
+    admin = AdminClient(client_config(settings))
+    name = settings.topic_prefix + "customers"
+    for future in admin.create_topics([NewTopic(name, 1, 1)]).values():
+        future.result()
+
+    listing = streamwise("topics", env=_env(settings))
+    create = streamwise("topics", "--create", env=_env(settings))
+
+    rows = {line.split()[0]: line.split()[1:] for line in listing.stdout.splitlines()[1:]}
+    assert rows[name] == ["1", "0", "delete", "7d"]
+    assert listing.returncode == 0
+    assert f"mismatch: {name}: cleanup.policy is 'delete', the registry says 'compact'" in (
+        listing.stderr
+    )
+    assert create.returncode == 1
+    assert f"mismatch: {name}: 1 partition(s), STREAMWISE_PARTITIONS is 2" in create.stderr
+
+
+def test_ask_with_an_empty_question_is_refused_at_once_and_publishes_nothing(
+    settings: StreamwiseSettings,
+) -> None:
+    result = streamwise("ask", "", "--timeout", "60", env=_env(settings))
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "streamwise ask: error: invalid Question: text: String should have at least 1 "
+        "character (got '')"
+    ]
+    assert read(settings, "questions", timeout_s=2) == []
+
+
+def test_produce_given_a_folder_is_one_line(settings: StreamwiseSettings, tmp_path: Path) -> None:
+    result = streamwise("produce", "transactions", str(tmp_path), env=_env(settings))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"streamwise produce: error: cannot read {tmp_path}: Is a directory"
+    ]
+
+
+def test_a_replication_factor_above_the_broker_count_is_one_line(
+    settings: StreamwiseSettings,
+) -> None:
+    env = {**_env(settings), "STREAMWISE_REPLICATION_FACTOR": "3"}
+    result = streamwise("topics", "--create", env=env)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(
+        f"streamwise topics: error: cannot create {settings.topic_prefix}transactions with "
+        "STREAMWISE_REPLICATION_FACTOR=3: the cluster has fewer brokers"
+    )
+    assert line.endswith("lower it to at most the broker count")
+
+
+def test_topics_piped_into_head_ends_quietly(settings: StreamwiseSettings) -> None:
+    pipe = subprocess.run(
+        f"{sys.executable} -m pipelines.common.cli topics | head -1",
+        shell=True, capture_output=True, text=True, env={**os.environ, **_env(settings)},
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert pipe.stdout.split() == ["topic", "partitions", "messages", "cleanup", "retention"]
+    assert pipe.stderr == ""
+
+
+@pytest.mark.parametrize("verb", [("produce", "feedback", "-"), ("ask", "hello"), ("serve",)])
+def test_a_closed_broker_port_is_one_line_within_seconds(verb: tuple[str, ...]) -> None:
+    result = streamwise(*verb, env={"STREAMWISE_BROKER": "127.0.0.1:1"}, timeout_s=40)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"streamwise {verb[0]}: error: broker 127.0.0.1:1 did not answer within 10s "
+        "(Failed to get metadata: Local: Broker transport failure)"
+    ]
+
+
+def test_the_broker_keeps_its_log_in_the_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    broker = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.common.cli", "broker", "--engine", "tansu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "STREAMWISE_DATA_DIR": str(data)},
+    )  # fmt: skip
+    try:
+        assert broker.stdout is not None
+        assert broker.stderr is not None
+        address = broker.stdout.readline().strip()
+        ready = broker.stderr.readline()
+        assert address.startswith("127.0.0.1:")
+        assert f"logs in {data / 'logs' / 'tansu.log'}" in ready
+    finally:
+        broker.terminate()
+        assert broker.wait(30) == 0
+    assert (data / "logs" / "tansu.log").exists()

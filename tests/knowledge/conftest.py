@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 
-from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config, make_app
+from pipelines.common.app import make_app
 from pipelines.common.chroma_server import ChromaServer
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.common.topics import all_topics
 from pipelines.knowledge import pipeline, rag
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.settings import KnowledgeSettings
 from pipelines.knowledge.sink import KnowledgeSink
+from tests.processes import create_topics
 from tests.state.conftest import chroma_server
 
 __all__ = ["chroma_server"]
@@ -30,17 +29,6 @@ def change(doc_id: str, version: int, text: str | None = None, **extra: Any) -> 
     title = extra.pop("title", doc_id.replace("-", " ").title())
     return {"doc_id": doc_id, "version": version, "op": "upsert", "ts": T0, "title": title,
             "text": text, **extra}  # fmt: skip
-
-
-def create_topics(settings: StreamwiseSettings) -> None:
-    """Create the deployment's topics as pipelines would, before a test produces to them
-    (a produce to a missing topic auto-creates it with one partition, breaking joins)."""
-    ensure_topics(
-        client_config(settings),
-        all_topics(settings.topic_prefix),
-        partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
-    )
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -20,7 +20,8 @@ from pipelines.knowledge.postcheck import echoes
 from pipelines.knowledge.prompt import SYSTEM_PROMPT
 from tests.conftest import isolated_settings
 from tests.kafkaio import produce, read
-from tests.knowledge.conftest import change, create_topics, run_rag, run_sync
+from tests.knowledge.conftest import change, run_rag, run_sync
+from tests.processes import create_topics
 
 REFUNDS = "Refunds are paid within {days} days of the returned item reaching our warehouse."
 SHIPPING = "Standard shipping takes 3 to 5 working days. Express shipping arrives the next day."
