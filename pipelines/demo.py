@@ -27,14 +27,18 @@ from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Produc
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 
-from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config, pipeline_group, producer_config
+from pipelines.common.app import (
+    client_config,
+    create_registry_topics,
+    pipeline_group,
+    producer_config,
+)
 from pipelines.common.broker import process
 from pipelines.common.chroma_server import running_chroma
 from pipelines.common.scenario import Render, Scenario, Send
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.common.topics import all_topics, dlq_name
+from pipelines.common.topics import dlq_name
 
 SCENARIO_MODULES = ("pipelines.fraud.demo", "pipelines.feedback.demo", "pipelines.knowledge.demo")
 DRAIN_IDLE_S = 20.0  # after the last event: stop once nothing new arrived for this long
@@ -115,14 +119,9 @@ def run_demo(settings: StreamwiseSettings, *, seconds: float) -> int:
         f"{len(events)} events over {seconds:.0f}s; logs in {logs}",
         highlight=False,
     )
-    # Topics first: a producer that wrote before the pipelines created them would get
-    # the broker's auto-created one-partition topics, and joins need co-partitioning.
-    ensure_topics(
-        client_config(settings),
-        all_topics(settings.topic_prefix),
-        partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
-    )
+    # Topics first, as every client of ours does (no broker of ours auto-creates them),
+    # so the demo's producers can start before the pipelines have.
+    create_registry_topics(settings)
     with chroma_server(settings, logs) as chroma_host:
         settings = settings.model_copy(update={"chroma_host": chroma_host})
         children = _start_pipelines(settings, scenarios, logs)

@@ -23,7 +23,7 @@ import orjson
 from confluent_kafka import Consumer
 
 from pipelines.common import resources
-from pipelines.common.app import client_config
+from pipelines.common.app import client_config, create_registry_topics
 from pipelines.common.pii import mask_pii
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback.dashboard_view import TOPICS, DashboardView
@@ -173,7 +173,8 @@ def make_server(
 
 
 def serve(settings: StreamwiseSettings, host: str, port: int) -> None:
-    """Serve the dashboard on ``host:port`` until interrupted."""
+    """Serve the dashboard on ``host:port`` until interrupted (creating missing topics first)."""
+    create_registry_topics(settings)
     server, reader = make_server(settings, host, port, own_process=True)
     reader.start()
     address = f"http://{host}:{server.server_address[1]}/"
