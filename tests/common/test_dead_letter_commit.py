@@ -8,18 +8,17 @@ its offset ourselves (``StreamwiseApplication``, on a private Quix API this test
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
-from pipelines.common.app import client_config, make_app, pipeline_group, producer_config
+from pipelines.common.app import make_app, producer_config
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.pipeline import build
 from pipelines.fraud.settings import FraudSettings
 from tests.common.test_dead_letters import _txn
-from tests.kafkaio import Record, read
+from tests.kafkaio import Record, lag, read
 from tests.processes import create_topics, start_pipeline, stop
 
 MALFORMED = b'{"txn_id": "broken", '
@@ -37,22 +36,6 @@ def _send(
     for key, value in messages:
         producer.produce(settings.topic_prefix + topic, key=key, value=value, partition=partition)
     assert producer.flush(30) == 0
-
-
-def _lag(settings: StreamwiseSettings, pipeline: str, topic: str) -> dict[int, int]:
-    """Messages of each partition of ``topic`` past the pipeline group's committed offset."""
-    name = settings.topic_prefix + topic
-    group = pipeline_group(pipeline, settings.topic_prefix)
-    consumer = Consumer({**client_config(settings), "group.id": group})
-    try:
-        partitions = consumer.list_topics(name, timeout=10).topics[name].partitions
-        committed = consumer.committed([TopicPartition(name, p) for p in partitions], timeout=10)
-        return {
-            tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] - max(tp.offset, 0)
-            for tp in committed
-        }
-    finally:
-        consumer.close()
 
 
 def _sources(records: list[Record]) -> list[tuple[int, int]]:
@@ -84,7 +67,7 @@ def test_a_dead_letter_ending_a_partition_is_committed_and_not_sent_again_after_
         assert stop(first) == 0, log.read_text()[-3000:]
     assert _sources(dead) == [(0, 1), (1, 1)], log.read_text()[-3000:]
     assert {r.header("streamwise.stage") for r in dead} == {"decode", "score"}
-    assert _lag(settings, "fraud", "transactions") == {0: 0, 1: 0}
+    assert lag(settings, "fraud", "transactions") == {0: 0, 1: 0}
 
     # after the restart only the new poison is dead-lettered: had the first run not
     # committed past its dead letters, they would come again before it
@@ -96,7 +79,7 @@ def test_a_dead_letter_ending_a_partition_is_committed_and_not_sent_again_after_
     finally:
         assert stop(second) == 0, log.read_text()[-3000:]
     assert _sources(dead) == [(0, 1), (0, 2), (1, 1), (1, 2)], log.read_text()[-3000:]
-    assert _lag(settings, "fraud", "transactions") == {0: 0, 1: 0}
+    assert lag(settings, "fraud", "transactions") == {0: 0, 1: 0}
 
 
 def test_a_tombstone_on_any_input_topic_is_dead_lettered_with_a_readable_reason(
@@ -119,7 +102,7 @@ def test_a_tombstone_on_any_input_topic_is_dead_lettered_with_a_readable_reason(
     papp.app.run(timeout=5)
 
     dead = read(settings, "fraud-dlq", until=lambda r: len(r) >= len(inputs), idle_s=1)
-    by_topic: dict[str, Any] = {
+    by_topic: dict[str, Record] = {
         r.header("streamwise.source.topic").removeprefix(settings.topic_prefix): r for r in dead
     }
     assert len(dead) == len(inputs)
