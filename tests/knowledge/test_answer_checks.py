@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.common.events import Answer
 from pipelines.common.grounding import unsupported_numbers
+from pipelines.knowledge.ask import format_answer
 from pipelines.knowledge.postcheck import check_answer, echoes, parse_lenient, quote_for
 from pipelines.knowledge.prompt import SYSTEM_PROMPT, build_prompt
 from pipelines.knowledge.retrieval import Bm25, Passage, hybrid_search, ranked_documents
@@ -147,3 +149,16 @@ def test_the_quote_is_the_sentence_that_plainly_answers_or_none() -> None:
     )
     assert quote_for("How long does express shipping take?", [warranty, REFUNDS]) is None
     assert quote_for("Time limits?", [REFUNDS]) is None  # headings are not answers
+
+
+def test_the_terminal_answer_says_what_the_index_version_is() -> None:
+    answer = Answer.model_validate(
+        {"question_id": "q", "answer": "Refunds are paid within 30 days.",
+         "citations": [{"doc_id": "refunds", "version": 2, "chunk_id": "refunds:0"}],
+         "index_version": 4, "model": "smollm2", "latency_ms": 812.0, "status": "ok"}
+    )  # fmt: skip
+    lines = format_answer(answer).splitlines()
+    assert lines[2] == (
+        "status: ok · index version 4 (the sum of the document versions applied) · smollm2 · 812 ms"
+    )
+    assert lines[4] == "  [1] refunds v2 (refunds:0)"
