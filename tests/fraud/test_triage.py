@@ -62,9 +62,13 @@ def run_triage(settings: StreamwiseSettings, model: ChatModel) -> None:
 
 def test_alerts_get_a_note_and_their_similar_earlier_cases(settings: StreamwiseSettings) -> None:
     alerts = [travel_alert("a1", 0, "Paris"), VELOCITY, travel_alert("a2", 5, "Paris (FR)")]
-    produce(settings, "fraud-alerts", [(a["card_id"], a) for a in alerts])
-
-    run_triage(settings, chat_model(settings))
+    model = chat_model(settings)
+    # Cards land on different partitions, read in no fixed order: a2 comes once the
+    # earlier cases are triaged, so that they are there to be found.
+    produce(settings, "fraud-alerts", [(a["card_id"], a) for a in alerts[:2]])
+    run_triage(settings, model)
+    produce(settings, "fraud-alerts", [(alerts[2]["card_id"], alerts[2])])
+    run_triage(settings, model)
 
     records = read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 3)
     triaged = {r.json()["alert_id"]: r.json() for r in records}
