@@ -30,19 +30,19 @@ from typing import Any
 
 import torch
 from confluent_kafka import Consumer, Producer
+from pipelines.feedback.analyzers.base import Analyzer
 
 from bench import feedback_quality
 from bench.results import percentile, write_section
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.app import client_config, make_app, producer_config
-from pipelines.common.broker import embedded_broker
 from pipelines.common.pii import mask_pii
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.analysis import Analyzer
-from pipelines.feedback.analyzers import make_analyzer
+from pipelines.devenv.broker import embedded_broker
+from pipelines.feedback.analyzers.factory import make_analyzer
+from pipelines.feedback.feedback_pipeline import build
 from pipelines.feedback.generator import generate
-from pipelines.feedback.pipeline import build
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink
 
@@ -79,8 +79,8 @@ def run_pipeline(
     feedback = FeedbackSettings()
     papp = make_app("feedback", settings)
     sink = FeedbackVectorSink(
-        lambda: resources.vector_collection(settings, feedback.collection),
-        resources.embedder(settings),
+        lambda: backends.vector_collection(settings, feedback.collection),
+        backends.embedder(settings),
     )
     build(papp, feedback, analyzer, sink)
     producer = Producer({**producer_config(settings), "linger.ms": 5})

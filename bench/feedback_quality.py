@@ -27,12 +27,16 @@ from sklearn.metrics import accuracy_score, f1_score
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bench.results import write_section
+from bench.training.labeled import LABELS, LabeledText, reserved_items, training_items
 from models import ModelOutputInvalid
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.analyzers import embedding_analyzer, llm_analyzer, sentiment_classifier
-from pipelines.feedback.head import SentimentClassifier
-from pipelines.feedback.hybrid_analyzer import HybridAnalyzer
-from pipelines.feedback.labeled import LABELS, LabeledText, reserved_items, training_items
+from pipelines.feedback.analyzers.factory import (
+    embedding_analyzer,
+    llm_analyzer,
+    sentiment_classifier,
+)
+from pipelines.feedback.analyzers.hybrid import HybridAnalyzer
+from pipelines.feedback.analyzers.sentiment_head import SentimentClassifier
 from pipelines.feedback.settings import FeedbackSettings
 
 SEED = 20261122
@@ -120,7 +124,7 @@ negative, else neutral, fixed before training. VADER uses its documented cut-off
 all-MiniLM-L6-v2 with a rank-8 low-rank adapter (`sentiment_adapter.npz`) and a linear
 head over the tuned embedding plus VADER's four scores (`sentiment_head.json`), trained
 together for two passes over 80 % of the tweets, movie and NYT snippets
-(`python -m pipelines.feedback.train_sentiment`). Choices were made on dev figures only:
+(`python -m bench.training.train_sentiment`). Choices were made on dev figures only:
 a linear head over the frozen embedding (dev 0.711, shipped until 2026-11-30), a full
 fine-tune of the encoder (0.755 after one pass), the rank-8 adapter (330k trained numbers
 against the encoder's 22M: 0.757 after one pass, 0.762 after two, shipped). Disclosure:

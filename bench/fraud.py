@@ -31,10 +31,10 @@ from confluent_kafka import Consumer, Producer
 from bench.results import write_section
 from pipelines.common.admin import ensure_topics
 from pipelines.common.app import FAST_GROUP_CONFIG, client_config, make_app, producer_config
-from pipelines.common.broker import embedded_broker
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import TopicSpec, all_topics
+from pipelines.devenv.broker import embedded_broker
 from pipelines.fraud.generator import GeneratedStream, generate
 
 BARE_OUTPUT = "bench-bare-out"
@@ -85,7 +85,7 @@ def bare_worker(settings: StreamwiseSettings, meter: Meter, *, timeout: float) -
 
 
 def fraud_worker(settings: StreamwiseSettings, meter: Meter, *, timeout: float) -> None:
-    from pipelines.fraud.pipeline import build  # noqa: PLC0415
+    from pipelines.fraud.fraud_pipeline import build  # noqa: PLC0415
     from pipelines.fraud.settings import FraudSettings  # noqa: PLC0415
 
     papp = make_app("fraud", settings, on_message_processed=meter)

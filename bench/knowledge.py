@@ -31,13 +31,13 @@ from pathlib import Path
 from bench.kb_dataset import FaqEntry, load_faq
 from bench.results import percentile, write_section
 from models import Embedder
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.admin import ensure_topics
 from pipelines.common.app import client_config, pipeline_group, producer_config
-from pipelines.common.broker import embedded_broker
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
+from pipelines.devenv.broker import embedded_broker
 from pipelines.knowledge.answering import QUOTED
 from pipelines.knowledge.chunking import chunk_document
 from pipelines.knowledge.index import KnowledgeIndex
@@ -226,7 +226,7 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
             broker=broker.address, data_dir=Path(tmp) / "data", topic_prefix="bench.", partitions=2
         )
         ensure_topics(client_config(settings), all_topics(settings.topic_prefix), partitions=2)
-        embedder = resources.embedder(settings)
+        embedder = backends.embedder(settings)
         index = KnowledgeIndex.open(settings, knowledge)
 
         count = token_counter(settings)

@@ -4,7 +4,6 @@ Importing this package is cheap: torch, sentence-transformers, llama.cpp and the
 client load only when an adapter is built. Nothing here knows about Kafka or Quix.
 """
 
-from models.adapters import LowRankAdapter
 from models.embeddings import (
     DEFAULT_EMBED_MODEL_ID,
     Embedder,
@@ -22,6 +21,7 @@ from models.llm import (
     default_llm_model_path,
     make_chat_model,
 )
+from models.lora import LowRankAdapter
 from models.retry import Retry
 
 __all__ = [

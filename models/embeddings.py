@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from models.adapters import LowRankAdapter
 from models.errors import ModelConfigError
+from models.lora import LowRankAdapter
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -33,12 +33,12 @@ from pipelines.common.app import (
     pipeline_group,
     producer_config,
 )
-from pipelines.common.broker import process
-from pipelines.common.chroma_server import running_chroma
-from pipelines.common.scenario import Render, Scenario, Send
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import dlq_name
+from pipelines.devenv.broker import process
+from pipelines.devenv.chroma_server import running_chroma
+from pipelines.scenario import Render, Scenario, Send
 
 SCENARIO_MODULES = ("pipelines.fraud.demo", "pipelines.feedback.demo", "pipelines.knowledge.demo")
 DRAIN_IDLE_S = 20.0  # after the last event: stop once nothing new arrived for this long
@@ -160,7 +160,7 @@ def _start_pipelines(
     }
     return {
         name: process.spawn(
-            [sys.executable, "-m", "pipelines.common.cli", "run", name],
+            [sys.executable, "-m", "pipelines.cli", "run", name],
             log_path=logs / f"{name}.log",
             env=env,
         )

@@ -22,26 +22,26 @@ class PipelineEntry(NamedTuple):
 
 PIPELINES: dict[str, PipelineEntry] = {
     "fraud": PipelineEntry(
-        "pipelines.fraud.pipeline",
+        "pipelines.fraud.fraud_pipeline",
         "impossible travel, velocity and profile joins: transactions -> fraud-alerts",
         "pipelines.fraud.settings:FraudSettings",
     ),
     "fraud-triage": PipelineEntry(
-        "pipelines.fraud.triage",
+        "pipelines.fraud.triage_pipeline",
         "LLM analyst notes and similar past cases: fraud-alerts -> fraud-alerts-triaged",
     ),
     "feedback": PipelineEntry(
-        "pipelines.feedback.pipeline",
+        "pipelines.feedback.feedback_pipeline",
         "sentiment, key phrases, categories, insights and alerts: feedback -> feedback-*",
         "pipelines.feedback.settings:FeedbackSettings",
     ),
     "knowledge": PipelineEntry(
-        "pipelines.knowledge.pipeline",
+        "pipelines.knowledge.sync_pipeline",
         "keep the vector store in sync with the knowledge base: kb-changes -> Chroma",
         "pipelines.knowledge.settings:KnowledgeSettings",
     ),
     "rag": PipelineEntry(
-        "pipelines.knowledge.rag",
+        "pipelines.knowledge.rag_pipeline",
         "answer questions from the latest knowledge, with citations: questions -> answers",
         "pipelines.knowledge.settings:KnowledgeSettings",
     ),

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.common.broker import RunningBroker, embedded_broker
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.devenv.broker import RunningBroker, embedded_broker
 
 
 @pytest.fixture(scope="session")

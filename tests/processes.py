@@ -37,7 +37,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """``streamwise ARGS`` as a user types it, with ``env`` added to this environment."""
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.common.cli", *args],
+        [sys.executable, "-m", "pipelines.cli", *args],
         capture_output=True, text=True, input=stdin, env={**os.environ, **(env or {})},
         timeout=timeout_s, check=False,
     )  # fmt: skip
@@ -53,7 +53,7 @@ def start_pipeline(
     """Start ``streamwise run pipeline``; its output is appended to ``log``."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipelines.common.cli", "run", pipeline],
+            [sys.executable, "-m", "pipelines.cli", "run", pipeline],
             env=pipeline_env(settings, env), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
 

@@ -29,7 +29,6 @@ from quixstreams.models.topics import Topic
 from quixstreams.sources import BaseSource
 
 from pipelines.common.admin import TopicsUnusable, ensure_topics
-from pipelines.common.broker.tansu import TANSU_PRODUCER_CONFIG
 from pipelines.common.dlq import DECODE_STAGE, DeadLetters, stage
 from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.origin import stamp_origin, without_origin
@@ -37,6 +36,7 @@ from pipelines.common.serialization import EventDeserializer
 from pipelines.common.settings import StreamwiseSettings, kafka_client_config
 from pipelines.common.topic_checks import BrokerTopic, cleanup_mismatch, copartition_mismatch
 from pipelines.common.topics import TopicSpec, all_topics, dlq_name, joined_topics, quix_topic, spec
+from pipelines.devenv.broker.tansu import TANSU_PRODUCER_CONFIG
 
 # Consumer-group joins take about half the session timeout; keep both short so a
 # pipeline (or a replica taking over) starts in seconds, not tens of seconds.

@@ -16,8 +16,8 @@ from quixstreams.state.base import State
 from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.common.metrics import record_cache_lookup
 from pipelines.common.pii import mask_pii
-from pipelines.feedback.analysis import Analysis, Analyzer, validate
-from state.feedback_cache import AnalysisCache
+from pipelines.feedback.analyzers.base import Analysis, Analyzer, validate
+from state.feedback import AnalysisCache
 
 # Identifiers and enumerations are not free text; everything else a producer sends may be.
 _NOT_FREE_TEXT = frozenset({"feedback_id", "ts", "source", "rating"})

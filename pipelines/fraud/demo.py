@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipelines.common.epoch import to_ms
-from pipelines.common.scenario import Render, Send
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL, VELOCITY
+from pipelines.scenario import Render, Send
 
 
 def _render_alert(alert: dict[str, Any]) -> str:

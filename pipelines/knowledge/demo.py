@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines.common.scenario import Render, Scenario, Send
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.scenario import Render, Scenario, Send
 
 REFUNDS = (
     "# Time limits\n\nRefunds are paid within {days} days of the returned item reaching our "

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from models import Embedder
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.settings import KnowledgeSettings
 from pipelines.knowledge.sync import SyncPlan
@@ -73,8 +73,8 @@ class KnowledgeIndex:
     @classmethod
     def open(cls, settings: StreamwiseSettings, knowledge: KnowledgeSettings) -> KnowledgeIndex:
         return cls(
-            resources.vector_collection(settings, knowledge.chunks_collection),
-            resources.vector_collection(settings, knowledge.documents_collection),
+            backends.vector_collection(settings, knowledge.chunks_collection),
+            backends.vector_collection(settings, knowledge.documents_collection),
         )
 
     def applied(self, doc_id: str) -> AppliedDocument | None:

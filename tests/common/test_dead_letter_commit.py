@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 from pipelines.common.app import make_app, producer_config
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.fraud.pipeline import build
+from pipelines.fraud.fraud_pipeline import build
 from pipelines.fraud.settings import FraudSettings
 from tests.common.test_dead_letters import _txn
 from tests.kafkaio import Record, lag, read

@@ -12,11 +12,11 @@ import pytest
 from quixstreams.models.serializers import SerializationContext
 
 from pipelines.common import events
-from pipelines.common.fields import EXAMPLES, TOPICS_PAGE, field_help, topics_page
 from pipelines.common.near_miss import NearMiss, near_misses
-from pipelines.common.produce import keyed_lines
 from pipelines.common.serialization import EventDeserializer, PoisonMessage, decode_event
 from pipelines.common.topics import CONTRACT_TOPICS, spec
+from pipelines.fields import EXAMPLES, TOPICS_PAGE, field_help, topics_page
+from pipelines.produce import keyed_lines
 
 TXN: dict[str, Any] = {
     "txn_id": "t-1", "card_id": "card-1", "ts": "2026-11-22T10:00:00Z", "lat": 51.5,
@@ -183,6 +183,4 @@ def test_the_topics_page_covers_every_contract_topic_with_its_key() -> None:
 
 def test_the_committed_topics_page_is_what_the_models_say() -> None:
     committed = (Path(__file__).parents[2] / TOPICS_PAGE).read_text(encoding="utf-8")
-    assert committed == topics_page(), (
-        f"regenerate: python -m pipelines.common.fields > {TOPICS_PAGE}"
-    )
+    assert committed == topics_page(), f"regenerate: python -m pipelines.fields > {TOPICS_PAGE}"

@@ -6,11 +6,11 @@ import threading
 from collections import Counter
 
 import pytest
+from pipelines.feedback.analyzers.base import Analysis, Analyzer
 
 from models import SentenceTransformerEmbedder
-from pipelines.feedback.analysis import Analysis, Analyzer
-from pipelines.feedback.analyzers import sentiment_classifier
-from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
+from pipelines.feedback.analyzers.factory import sentiment_classifier
 from pipelines.feedback.settings import FeedbackSettings
 
 

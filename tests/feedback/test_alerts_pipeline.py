@@ -9,8 +9,8 @@ from typing import Any
 from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.alerts import CATEGORY_SURGE, NEGATIVE_SPIKE, alert_id
-from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
-from pipelines.feedback.pipeline import build
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
+from pipelines.feedback.feedback_pipeline import build
 from pipelines.feedback.settings import FeedbackSettings
 from tests.kafkaio import produce, read
 

@@ -14,8 +14,8 @@ import pytest
 from models import LlamaCppChat, OllamaChat, Retry
 from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.llm_analyzer import LlmAnalyzer
-from pipelines.feedback.pipeline import build
+from pipelines.feedback.analyzers.llm import LlmAnalyzer
+from pipelines.feedback.feedback_pipeline import build
 from pipelines.feedback.settings import FeedbackSettings
 from tests.kafkaio import produce, read
 from tests.models.ollama_server import (

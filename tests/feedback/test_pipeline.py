@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
-from pipelines.feedback.pipeline import build
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
+from pipelines.feedback.feedback_pipeline import build
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink
 from tests.feedback.conftest import CountingAnalyzer
@@ -96,8 +96,8 @@ def run(module_settings: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyz
         papp = make_app("feedback", settings)  # creates the topics, partitioned as configured
         produce(settings, "feedback", [(v["feedback_id"], v) for v in items])
         sink = FeedbackVectorSink(
-            lambda: resources.vector_collection(settings, feedback.collection),
-            resources.embedder(settings),
+            lambda: backends.vector_collection(settings, feedback.collection),
+            backends.embedder(settings),
         )
         build(papp, feedback, analyzer, sink)
         papp.app.run(timeout=8)
@@ -159,7 +159,7 @@ def test_pii_is_masked_before_the_model_and_in_everything_that_leaves(run: Run) 
     assert "[phone]" in f3["text"]
     assert "[card ****1111]" in f3["text"]
     assert f3["channel_note"] == "reach me at [email]"
-    collection = resources.vector_collection(run.settings, FeedbackSettings().collection)
+    collection = backends.vector_collection(run.settings, FeedbackSettings().collection)
     stored = collection.get()
     outputs = [
         seen_by_model,
@@ -174,9 +174,9 @@ def test_pii_is_masked_before_the_model_and_in_everything_that_leaves(run: Run) 
 
 
 def test_enriched_items_are_searchable_in_chroma(run: Run, embedding_analyzer: Any) -> None:
-    collection = resources.vector_collection(run.settings, FeedbackSettings().collection)
+    collection = backends.vector_collection(run.settings, FeedbackSettings().collection)
     assert collection.count() == len(run.enriched)
-    query = resources.embedder(run.settings).embed(["package delivered late, damaged box"])[0]
+    query = backends.embedder(run.settings).embed(["package delivered late, damaged box"])[0]
     best = collection.query(query, k=2)
     assert {hit.id for hit in best} == {"f2", "f6"}
     assert best[0].metadata["category"] == "delivery"

@@ -9,8 +9,8 @@ import pytest
 
 from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.fraud.fraud_pipeline import build
 from pipelines.fraud.generator import generate
-from pipelines.fraud.pipeline import build
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL, VELOCITY
 from pipelines.fraud.settings import FraudSettings
 from tests.kafkaio import Record, produce, read

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from pipelines.common.app import make_app
-from pipelines.common.chroma_server import ChromaServer
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.knowledge import pipeline, rag
+from pipelines.devenv.chroma_server import ChromaServer
+from pipelines.knowledge import rag_pipeline, sync_pipeline
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.settings import KnowledgeSettings
 from pipelines.knowledge.sink import KnowledgeSink
@@ -47,7 +47,7 @@ def kb_settings(
 def run_sync(settings: StreamwiseSettings, *, group: str | None = None) -> KnowledgeSink:
     """Run the knowledge sync until the topic is drained; its sink counts what it did."""
     papp = make_app("knowledge", settings, consumer_group=group)
-    sink = pipeline.build(papp, KnowledgeSettings())
+    sink = sync_pipeline.build(papp, KnowledgeSettings())
     papp.app.run(timeout=3)
     return sink
 
@@ -55,7 +55,7 @@ def run_sync(settings: StreamwiseSettings, *, group: str | None = None) -> Knowl
 def run_rag(settings: StreamwiseSettings, knowledge: KnowledgeSettings | None = None) -> None:
     """Run the RAG pipeline until the questions are drained."""
     papp = make_app("rag", settings)
-    rag.build(papp, rag.make_answerer(settings, knowledge or KnowledgeSettings()))
+    rag_pipeline.build(papp, rag_pipeline.make_answerer(settings, knowledge or KnowledgeSettings()))
     papp.app.run(timeout=3)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from models import JsonObject
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.knowledge import rag
+from pipelines.knowledge import rag_pipeline
 from pipelines.knowledge.answering import QUOTED, Answerer
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.replica import KnowledgeReplica
@@ -59,10 +59,10 @@ def test_dates_versions_ips_and_phones_in_the_documents_are_answered_not_dead_le
         (qid, {"question_id": qid, "text": text, "ts": now})
         for qid, text in (("fee", FEE_QUESTION), ("refund", REFUND_QUESTION))
     ])  # fmt: skip
-    knowledge, embedder = KnowledgeSettings(), resources.embedder(settings)
+    knowledge, embedder = KnowledgeSettings(), backends.embedder(settings)
     replica = KnowledgeReplica(KnowledgeIndex.open(settings, knowledge), embedder)
     papp = make_app("rag", settings)
-    rag.build(papp, Answerer(replica, embedder, FixedAnswers(), knowledge))
+    rag_pipeline.build(papp, Answerer(replica, embedder, FixedAnswers(), knowledge))
     papp.app.run(timeout=3)
 
     answers = {r.json()["question_id"]: r.json() for r in read(

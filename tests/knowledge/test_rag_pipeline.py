@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pipelines.common.broker import RunningBroker
-from pipelines.common.chroma_server import ChromaServer
 from pipelines.common.grounding import unsupported_numbers
+from pipelines.devenv.broker import RunningBroker
+from pipelines.devenv.chroma_server import ChromaServer
 from pipelines.knowledge.answering import QUOTED
 from pipelines.knowledge.postcheck import echoes
 from pipelines.knowledge.prompt import SYSTEM_PROMPT

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pipelines.common.broker import free_port
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.devenv.broker import free_port
 from tests.fraud.test_pipeline import LONDON, PARIS, txn
 from tests.kafkaio import produce
 from tests.processes import start_pipeline, stop, wait_for

@@ -18,8 +18,8 @@ from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicP
 from confluent_kafka.admin import AdminClient
 
 from pipelines.common.app import client_config, pipeline_group
-from pipelines.common.broker import free_port
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.devenv.broker import free_port
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 from tests.fraud.test_restart import feed

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.common.broker import RunningBroker, SaslSsl, embedded_broker
 from pipelines.common.settings import KAFKA_PASSTHROUGH_PREFIX, StreamwiseSettings
+from pipelines.devenv.broker import RunningBroker, SaslSsl, embedded_broker
 from tests.fraud.test_pipeline import LONDON, PARIS, txn
 from tests.kafkaio import produce, read
 from tests.processes import create_topics, start_pipeline, stop
@@ -81,7 +81,7 @@ def test_a_refused_client_fails_fast_with_a_one_line_reason(
         "STREAMWISE_DATA_DIR": str(tmp_path / "data"),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.common.cli", *verb],
+        [sys.executable, "-m", "pipelines.cli", *verb],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 1

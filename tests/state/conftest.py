@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from chromadb.api import ClientAPI
 
-from pipelines.common.broker import free_port
-from pipelines.common.chroma_server import ChromaServer, running_chroma
+from pipelines.devenv.broker import free_port
+from pipelines.devenv.chroma_server import ChromaServer, running_chroma
 from state.vectors import connect_chroma
 
 

@@ -1,6 +1,6 @@
 """The sentiment classifier: MiniLM tuned for sentiment, then a linear softmax head.
 
-Both parts are trained together by ``python -m pipelines.feedback.train_sentiment`` on
+Both parts are trained together by ``python -m bench.training.train_sentiment`` on
 public human-rated snippets (see ``labeled.py``) and ship as two small files: the
 encoder's low-rank adapter (``sentiment_adapter.npz``, merged into a copy of MiniLM at
 load time) and the head (``sentiment_head.json``). The head's features are the tuned
@@ -100,7 +100,7 @@ class SentimentHead:
             msg = (
                 f"the sentiment head was trained on {self.embed_model_id!r} vectors, but the "
                 f"embedder is {embed_model_id!r}: retrain it with "
-                "'python -m pipelines.feedback.train_sentiment' for that model"
+                "'python -m bench.training.train_sentiment' for that model"
             )
             raise HeadMismatch(msg)
 

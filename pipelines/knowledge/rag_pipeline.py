@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import Answer, Customer, Question
@@ -70,9 +70,9 @@ def build(papp: PipelineApp, answerer: Answerer) -> None:
 
 def make_answerer(settings: StreamwiseSettings, knowledge: KnowledgeSettings) -> Answerer:
     """The answerer on the configured embedder, chat model and Chroma."""
-    embedder = resources.embedder(settings)
+    embedder = backends.embedder(settings)
     replica = KnowledgeReplica(KnowledgeIndex.open(settings, knowledge), embedder)
-    return Answerer(replica, embedder, resources.chat_model(settings), knowledge)
+    return Answerer(replica, embedder, backends.chat_model(settings), knowledge)
 
 
 def main(settings: StreamwiseSettings) -> None:

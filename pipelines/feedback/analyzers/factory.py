@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from models import Embedder, LowRankAdapter, SentenceTransformerEmbedder
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.metrics import MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.analysis import Analyzer
-from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
-from pipelines.feedback.head import ADAPTER_PATH, SentimentClassifier, SentimentHead
-from pipelines.feedback.hybrid_analyzer import HybridAnalyzer
-from pipelines.feedback.llm_analyzer import LlmAnalyzer
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
+from pipelines.feedback.analyzers.base import Analyzer
+from pipelines.feedback.analyzers.hybrid import HybridAnalyzer
+from pipelines.feedback.analyzers.llm import LlmAnalyzer
+from pipelines.feedback.analyzers.sentiment_head import (
+    ADAPTER_PATH,
+    SentimentClassifier,
+    SentimentHead,
+)
 from pipelines.feedback.settings import FeedbackSettings
 
 
@@ -19,10 +23,10 @@ def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) 
 
     Torch's thread count is process-wide, so this is for a process of its own (the
     pipeline's, a benchmark's). With a thread count set, the weights load once more than
-    ``resources.embedder``'s copy (the model cache is keyed by model and threads).
+    ``backends.embedder``'s copy (the model cache is keyed by model and threads).
     """
     if feedback.model_threads is None:
-        return resources.embedder(settings)
+        return backends.embedder(settings)
     return MeteredEmbedder(
         SentenceTransformerEmbedder(settings.embed_model, threads=feedback.model_threads)
     )
@@ -53,7 +57,7 @@ def embedding_analyzer(
 
 def llm_analyzer(settings: StreamwiseSettings, feedback: FeedbackSettings) -> LlmAnalyzer:
     return LlmAnalyzer(
-        resources.chat_model(settings),
+        backends.chat_model(settings),
         feedback.categories,
         max_key_phrases=feedback.max_key_phrases,
     )

@@ -9,7 +9,7 @@ always does).
 
 from __future__ import annotations
 
-from pipelines.common.broker.errors import BrokerError
+from pipelines.devenv.broker.errors import BrokerError
 
 # Producer settings every client writing to Tansu needs, or a stateful app that
 # restarts dies with InvalidStoreChangelogOffset (the watermark bug).

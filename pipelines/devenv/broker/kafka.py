@@ -20,8 +20,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.common.broker.errors import BrokerError
-from pipelines.common.broker.security import SecureListener
+from pipelines.devenv.broker.errors import BrokerError
+from pipelines.devenv.broker.security import SecureListener
 
 logger = logging.getLogger(__name__)
 

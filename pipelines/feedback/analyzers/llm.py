@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from models import ChatModel, JsonObject
-from pipelines.feedback.analysis import SENTIMENTS, Analysis, answer_schema
+from pipelines.feedback.analyzers.base import SENTIMENTS, Analysis, answer_schema
 
 PROMPT_VERSION = 1
 

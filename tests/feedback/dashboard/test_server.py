@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.admin import ensure_topics
 from pipelines.common.app import client_config
 from pipelines.common.events import EnrichedFeedback
@@ -86,8 +86,8 @@ def get_json(url: str) -> Any:
 def store(settings: StreamwiseSettings, items: list[Item]) -> None:
     """Upsert enriched items into the feedback collection, as the pipeline's sink does."""
     events = [enriched(*item) for item in items]
-    vectors = resources.embedder(settings).embed([e.text for e in events])
-    collection = resources.vector_collection(settings, FeedbackSettings().collection)
+    vectors = backends.embedder(settings).embed([e.text for e in events])
+    collection = backends.vector_collection(settings, FeedbackSettings().collection)
     pairs = zip(events, vectors, strict=True)
     collection.upsert([to_record(Enriched(e, None, False), v) for e, v in pairs])
 
@@ -99,7 +99,7 @@ def running_dashboard(
     env = {**os.environ, "STREAMWISE_BROKER": str(settings.broker),
            "STREAMWISE_DATA_DIR": str(settings.data_dir),
            "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix}  # fmt: skip
-    code = ("from pipelines.feedback.dashboard import serve; "
+    code = ("from pipelines.feedback.dashboard.server import serve; "
             "from pipelines.common.settings import StreamwiseSettings; "
             "serve(StreamwiseSettings(), '127.0.0.1', 0)")  # fmt: skip
     process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,

@@ -17,7 +17,7 @@ from typing import Any
 from quixstreams.state import State
 
 from models import Embedder
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import KbChange
@@ -81,7 +81,7 @@ def build(
 ) -> KnowledgeSink:
     """Declare the dataflow on ``papp`` and return its sink (for its counters)."""
     settings = papp.settings
-    model = embedder or resources.embedder(settings)
+    model = embedder or backends.embedder(settings)
     kb_index = index or KnowledgeIndex.open(settings, knowledge)
     planner = Planner(kb_index, token_counter(settings), knowledge)
     sink = KnowledgeSink(lambda: kb_index, model)

@@ -22,11 +22,11 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 from confluent_kafka import Consumer
 
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.app import client_config, create_registry_topics
 from pipelines.common.pii import mask_pii
 from pipelines.common.settings import StreamwiseSettings, load_settings
-from pipelines.feedback.dashboard_view import TOPICS, DashboardView
+from pipelines.feedback.dashboard.view import TOPICS, DashboardView
 from pipelines.feedback.settings import FeedbackSettings
 from state.vectors import Hit, VectorCollection, connect_chroma
 
@@ -94,11 +94,11 @@ class Search:
 
     def _collection(self) -> VectorCollection:
         if not self._reopen:
-            return resources.vector_collection(self._settings, self._collection_name)
+            return backends.vector_collection(self._settings, self._collection_name)
         from chromadb.api.shared_system_client import SharedSystemClient  # noqa: PLC0415
 
         SharedSystemClient.clear_system_cache()
-        model = resources.embedder(self._settings)
+        model = backends.embedder(self._settings)
         return VectorCollection.open(
             connect_chroma(self._settings.data_dir),
             self._settings.topic_prefix + self._collection_name,
@@ -108,7 +108,7 @@ class Search:
 
     def __call__(self, query: str) -> list[dict[str, Any]]:
         with self._lock:
-            vector = resources.embedder(self._settings).embed([mask_pii(query)])[0]
+            vector = backends.embedder(self._settings).embed([mask_pii(query)])[0]
             collection = self._collection()
             if collection.count() == 0:
                 return []

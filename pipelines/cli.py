@@ -33,12 +33,12 @@ from pipelines.common.app import (
     create_registry_topics,
     producer_config,
 )
-from pipelines.common.broker import ENGINES, BrokerError, embedded_broker
-from pipelines.common.fields import produce_help
-from pipelines.common.produce import produce_lines
 from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
 from pipelines.common.topic_checks import registry_mismatches
 from pipelines.common.topics import REGISTRY, all_topics, joined_topics, spec
+from pipelines.devenv.broker import ENGINES, BrokerError, embedded_broker
+from pipelines.fields import produce_help
+from pipelines.produce import produce_lines
 from pipelines.registry import PIPELINES, check_settings, runner
 
 EXIT_USAGE = 2
@@ -212,8 +212,8 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.common.chroma_server import ChromaServerError  # noqa: PLC0415
     from pipelines.demo import DemoError, run_demo  # noqa: PLC0415 - only for this verb
+    from pipelines.devenv.chroma_server import ChromaServerError  # noqa: PLC0415
 
     try:
         with _broker_for(_settings()) as settings:
@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         "feedback. It reads the feedback topics and Chroma.",
     )
     _listen_args(dashboard, 8050)
-    dashboard.set_defaults(handler=http_verb("pipelines.feedback.dashboard"))
+    dashboard.set_defaults(handler=http_verb("pipelines.feedback.dashboard.server"))
 
     topics = verbs.add_parser(
         "topics",

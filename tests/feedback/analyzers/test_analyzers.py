@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from pipelines.feedback.analyzers.base import analysis_schema, validate
 
 from models import JsonObject, LlamaCppChat
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.analysis import analysis_schema, validate
-from pipelines.feedback.analyzers import make_analyzer, sentiment_classifier
-from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
-from pipelines.feedback.head import HeadMismatch, SentimentHead
-from pipelines.feedback.hybrid_analyzer import HybridAnalyzer
-from pipelines.feedback.llm_analyzer import LlmAnalyzer
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
+from pipelines.feedback.analyzers.factory import make_analyzer, sentiment_classifier
+from pipelines.feedback.analyzers.hybrid import HybridAnalyzer
+from pipelines.feedback.analyzers.llm import LlmAnalyzer
+from pipelines.feedback.analyzers.sentiment_head import HeadMismatch, SentimentHead
 from pipelines.feedback.settings import FeedbackSettings
 
 SCHEMA = analysis_schema(FeedbackSettings().categories, 3)

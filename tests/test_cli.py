@@ -85,7 +85,7 @@ def test_a_bad_pipeline_setting_is_one_line_naming_the_variable_before_any_broke
 def test_produce_without_a_broker_says_how_to_get_one() -> None:
     env = {k: v for k, v in os.environ.items() if k != "STREAMWISE_BROKER"}
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.common.cli", "produce", "feedback", "-"],
+        [sys.executable, "-m", "pipelines.cli", "produce", "feedback", "-"],
         capture_output=True, text=True, input="", env=env, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 1
@@ -181,7 +181,7 @@ def test_a_replication_factor_above_the_broker_count_is_one_line(
 
 def test_topics_piped_into_head_ends_quietly(settings: StreamwiseSettings) -> None:
     pipe = subprocess.run(
-        f"{sys.executable} -m pipelines.common.cli topics | head -1",
+        f"{sys.executable} -m pipelines.cli topics | head -1",
         shell=True, capture_output=True, text=True, env={**os.environ, **_env(settings)},
         timeout=60, check=False,
     )  # fmt: skip
@@ -202,7 +202,7 @@ def test_a_closed_broker_port_is_one_line_within_seconds(verb: tuple[str, ...]) 
 def test_the_broker_keeps_its_log_in_the_data_dir(tmp_path: Path) -> None:
     data = tmp_path / "data"
     broker = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.common.cli", "broker", "--engine", "tansu"],
+        [sys.executable, "-m", "pipelines.cli", "broker", "--engine", "tansu"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "STREAMWISE_DATA_DIR": str(data)},
     )  # fmt: skip

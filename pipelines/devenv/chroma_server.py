@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from pipelines.common.broker import free_port, process
+from pipelines.devenv.broker import free_port, process
 
 
 class ChromaServerError(RuntimeError):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from pipelines.feedback.analysis import Analysis
-from pipelines.feedback.embedding_analyzer import EmbeddingAnalyzer
-from pipelines.feedback.llm_analyzer import LlmAnalyzer
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
+from pipelines.feedback.analyzers.base import Analysis
+from pipelines.feedback.analyzers.llm import LlmAnalyzer
 
 
 class HybridAnalyzer:

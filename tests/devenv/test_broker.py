@@ -14,10 +14,10 @@ import pytest
 
 from pipelines.common.admin import ensure_topics
 from pipelines.common.app import client_config, make_app
-from pipelines.common.broker import embedded_broker, wait_ready
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
-from pipelines.fraud.pipeline import build
+from pipelines.devenv.broker import embedded_broker, wait_ready
+from pipelines.fraud.fraud_pipeline import build
 from pipelines.fraud.settings import FraudSettings
 from tests.fraud.test_pipeline import LONDON, PARIS, txn
 from tests.kafkaio import produce, read
@@ -43,7 +43,7 @@ def broker_children(pid: int) -> list[int]:
 
 def start_cli_broker(*args: str) -> tuple[subprocess.Popen[str], str]:
     cli = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.common.cli", "broker", *args],
+        [sys.executable, "-m", "pipelines.cli", "broker", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert cli.stdout is not None

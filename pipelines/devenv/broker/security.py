@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pipelines.common.broker.errors import BrokerError
+from pipelines.devenv.broker.errors import BrokerError
 
 ScramMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512"]
 BROKER_USER = "broker"

@@ -1,6 +1,6 @@
 """Train the shipped sentiment model: a low-rank adapter for MiniLM and a linear head.
 
-    python -m pipelines.feedback.train_sentiment [--epochs 2] [--rank 8]
+    python -m bench.training.train_sentiment [--epochs 2] [--rank 8]
 
 Writes ``sentiment_adapter.npz`` (LoRA factors for every linear layer of the encoder)
 and ``sentiment_head.json`` (softmax layer over the tuned embedding and VADER's four
@@ -27,10 +27,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bench.training.labeled import LABELS, TRAINING_CORPORA, LabeledText, training_items
 from models import LowRankAdapter, SentenceTransformerEmbedder, default_embed_model_path
 from models.embeddings import DEFAULT_EMBED_MODEL_ID
-from pipelines.feedback.head import ADAPTER_PATH, HEAD_PATH, SentimentHead, lexicon_scores
-from pipelines.feedback.labeled import LABELS, TRAINING_CORPORA, LabeledText, training_items
+from pipelines.feedback.analyzers.sentiment_head import (
+    ADAPTER_PATH,
+    HEAD_PATH,
+    SentimentHead,
+    lexicon_scores,
+)
 
 if TYPE_CHECKING:
     import torch

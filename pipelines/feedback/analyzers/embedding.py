@@ -19,9 +19,9 @@ import json
 import numpy as np
 
 from models import Embedder
-from pipelines.feedback.analysis import Analysis
-from pipelines.feedback.head import Floats, SentimentClassifier
-from pipelines.feedback.phrases import candidates
+from pipelines.feedback.analyzers.base import Analysis
+from pipelines.feedback.analyzers.phrases import candidates
+from pipelines.feedback.analyzers.sentiment_head import Floats, SentimentClassifier
 from pipelines.feedback.settings import FALLBACK_CATEGORY
 
 VERSION = 3

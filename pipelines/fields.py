@@ -109,7 +109,7 @@ def topics_page() -> str:
     """``docs/topics.md``: every contract topic, its key, its fields and an example line."""
     parts = [
         "# Topics and their fields\n",
-        "Generated from the event models (`python -m pipelines.common.fields > "
+        "Generated from the event models (`python -m pipelines.fields > "
         f"{TOPICS_PAGE}`), so it says "
         "exactly what is validated; `streamwise produce --help` shows the same for the input "
         "topics. Every value is a JSON object; unknown extra fields are kept, but one that "

@@ -38,7 +38,7 @@ from quixstreams.models.serializers import Serializer
 from quixstreams.sinks import BaseSink
 from quixstreams.state import State
 
-from pipelines.common import resources
+from pipelines.common import backends
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import EnrichedFeedback, Feedback, FeedbackAlert, FeedbackInsight
@@ -51,12 +51,12 @@ from pipelines.common.serialization import (
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback import insights
 from pipelines.feedback.alerts import AlertRules, detect
-from pipelines.feedback.analysis import Analyzer, analysis_schema
-from pipelines.feedback.analyzers import make_analyzer, pipeline_embedder
+from pipelines.feedback.analyzers.factory import make_analyzer, pipeline_embedder
+from pipelines.feedback.analyzers.base import Analyzer, analysis_schema
 from pipelines.feedback.enrich import Enriched, Enricher, check_clock, text_key
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink
-from state.feedback_cache import AlertHistory
+from state.feedback import AlertHistory
 
 INSIGHTS_GROUP = "all"
 
@@ -161,7 +161,7 @@ def main(settings: StreamwiseSettings) -> None:
     feedback = load_settings(FeedbackSettings)
     papp = make_app("feedback", settings)
     sink = FeedbackVectorSink(
-        lambda: resources.vector_collection(settings, feedback.collection),
+        lambda: backends.vector_collection(settings, feedback.collection),
         pipeline_embedder(settings, feedback),
     )
     build(papp, feedback, make_analyzer(settings, feedback), sink)
