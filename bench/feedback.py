@@ -30,16 +30,17 @@ from typing import Any
 
 import torch
 from confluent_kafka import Consumer, Producer
-from pipelines.feedback.analyzers.base import Analyzer
 
 from bench import feedback_quality
 from bench.results import percentile, write_section
 from pipelines.common import backends
-from pipelines.common.app import client_config, make_app, producer_config
+from pipelines.common.app import make_app
+from pipelines.common.clients import client_config, producer_config
 from pipelines.common.pii import mask_pii
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import embedded_broker
+from pipelines.feedback.analyzers.base import Analyzer
 from pipelines.feedback.analyzers.factory import make_analyzer
 from pipelines.feedback.feedback_pipeline import build
 from pipelines.feedback.generator import generate

@@ -30,7 +30,8 @@ from confluent_kafka import Consumer, Producer
 
 from bench.results import write_section
 from pipelines.common.admin import ensure_topics
-from pipelines.common.app import FAST_GROUP_CONFIG, client_config, make_app, producer_config
+from pipelines.common.app import FAST_GROUP_CONFIG, make_app
+from pipelines.common.clients import client_config, producer_config
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import TopicSpec, all_topics

@@ -33,7 +33,7 @@ from bench.results import percentile, write_section
 from models import Embedder
 from pipelines.common import backends
 from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config, pipeline_group, producer_config
+from pipelines.common.clients import client_config, pipeline_group, producer_config
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics

@@ -27,7 +27,7 @@ from quixstreams.models.topics.exceptions import (
 
 from pipelines.common import logs
 from pipelines.common.admin import BrokerUnreachable, TopicsUnusable, topic_states
-from pipelines.common.app import (
+from pipelines.common.clients import (
     BrokerNotConfigured,
     client_config,
     create_registry_topics,

@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Produc
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 
-from pipelines.common.app import (
+from pipelines.common.clients import (
     client_config,
     create_registry_topics,
     pipeline_group,

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from pipelines.common.app import (
+from pipelines.common.clients import (
     client_config,
     create_registry_topics,
     pipeline_group,

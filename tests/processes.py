@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from pipelines.common.app import create_registry_topics
+from pipelines.common.clients import create_registry_topics
 from pipelines.common.settings import StreamwiseSettings
 
 T = TypeVar("T")

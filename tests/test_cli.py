@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pipelines.common.app import client_config
+from pipelines.common.clients import client_config
 from pipelines.common.settings import StreamwiseSettings
 from tests.kafkaio import read
 from tests.processes import cli as streamwise

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pipelines.common.app import client_config
+from pipelines.common.clients import client_config
 from pipelines.common.settings import StreamwiseSettings
 from tests.kafkaio import Record, lag, read
 from tests.processes import cli, pipeline_env, start_pipeline, stop, wait_for

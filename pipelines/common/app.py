@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient
 from quixstreams import Application
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.error_callbacks import ConsumerErrorCallback, default_on_consumer_error
@@ -28,15 +26,22 @@ from quixstreams.models.serializers import DeserializerType, SerializerType
 from quixstreams.models.topics import Topic
 from quixstreams.sources import BaseSource
 
-from pipelines.common.admin import TopicsUnusable, ensure_topics
+from pipelines.common.admin import TopicsUnusable
+from pipelines.common.clients import (
+    LIBRDKAFKA_LOGGER,
+    client_config,
+    create_registry_topics,
+    engine_producer_config,
+    pipeline_group,
+    producer_config,
+)
 from pipelines.common.dlq import DECODE_STAGE, DeadLetters, stage
 from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.origin import stamp_origin, without_origin
 from pipelines.common.serialization import EventDeserializer
-from pipelines.common.settings import StreamwiseSettings, kafka_client_config
+from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topic_checks import BrokerTopic, cleanup_mismatch, copartition_mismatch
-from pipelines.common.topics import TopicSpec, all_topics, dlq_name, joined_topics, quix_topic, spec
-from pipelines.devenv.broker.tansu import TANSU_PRODUCER_CONFIG
+from pipelines.common.topics import TopicSpec, dlq_name, joined_topics, quix_topic, spec
 
 # Consumer-group joins take about half the session timeout; keep both short so a
 # pipeline (or a replica taking over) starts in seconds, not tens of seconds.
@@ -49,104 +54,8 @@ POLL_TIMEOUT_S = 0.01
 FAST_GROUP_CONFIG = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
 
 
-# librdkafka logs every refused connection to stderr; route it through logging
-# instead, where it is quiet unless STREAMWISE_LOG_LEVEL asks for more.
-LIBRDKAFKA_LOGGER = logging.getLogger("streamwise.librdkafka")
-
-
 def _processing_time_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -> int:
     return time.time_ns() // 1_000_000
-
-
-class BrokerNotConfigured(RuntimeError):
-    """No broker address: set STREAMWISE_BROKER or let the CLI start the embedded one."""
-
-
-class BrokerRefused(ConnectionError):
-    """The broker answered but refused us: bad credentials or a certificate we do not trust."""
-
-
-# Errors no retry can fix: librdkafka would retry them until a metadata timeout and then
-# report only "Broker transport failure"; its error callback names the real reason.
-_REFUSALS = frozenset({KafkaError._AUTHENTICATION, KafkaError._SSL})
-_VERIFIED: set[frozenset[tuple[str, str]]] = set()
-VERIFY_TIMEOUT_S = 5.0
-
-
-def pipeline_group(pipeline: str, topic_prefix: str = "") -> str:
-    """The pipeline's consumer group, ``streamwise-<pipeline>``, behind the topic prefix.
-
-    Deployments that share a cluster through ``STREAMWISE_TOPIC_PREFIX`` must not share
-    groups: one group across deployments means every restart of one rebalances the
-    others (the test suite, one broker for every test, was such a cluster).
-    """
-    return f"{topic_prefix}streamwise-{pipeline}"
-
-
-def client_config(settings: StreamwiseSettings) -> dict[str, Any]:
-    """librdkafka settings for plain clients (admin, producer, consumer) of this deployment.
-
-    The first call per process and configuration connects once, so a broker that
-    refuses us fails every verb in seconds with the reason (``BrokerRefused``).
-    """
-    if not settings.broker:
-        msg = "STREAMWISE_BROKER is not set and no embedded broker is running"
-        raise BrokerNotConfigured(msg)
-    config = {"bootstrap.servers": settings.broker, **kafka_client_config()}
-    identity = frozenset(config.items())
-    if identity not in _VERIFIED and _accepted(config):
-        _VERIFIED.add(identity)
-    return {**config, "logger": LIBRDKAFKA_LOGGER}
-
-
-def _accepted(config: dict[str, str]) -> bool:
-    """True once the broker answers a metadata request; False if it does not answer in time
-    (callers report unreachable brokers as they always have); ``BrokerRefused`` if it refuses."""
-    refusals: list[KafkaError] = []
-    admin = AdminClient(
-        {
-            **config,
-            "logger": LIBRDKAFKA_LOGGER,
-            "error_cb": lambda err: refusals.append(err) if err.code() in _REFUSALS else None,
-        }
-    )
-    deadline = time.monotonic() + VERIFY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        admin.poll(0.1)  # serves error_cb
-        if refusals:
-            # "sasl_ssl://host:port/bootstrap: <reason> (after 9ms in state X)" -> "<reason>"
-            reason = refusals[0].str().split(": ", 1)[-1].split(" (after ")[0]
-            msg = f"broker {config['bootstrap.servers']} refused the connection: {reason}"
-            raise BrokerRefused(msg)
-        try:
-            admin.list_topics(timeout=0.5)
-        except KafkaException:
-            continue
-        return True
-    return False
-
-
-def producer_config(settings: StreamwiseSettings) -> dict[str, Any]:
-    """``client_config`` plus what every producer needs: the Java client's partitioner
-    (keys land where Quix and Java producers put them, so joins stay co-partitioned)
-    and the broker engine's quirks."""
-    extra = TANSU_PRODUCER_CONFIG if settings.broker_engine == "tansu" else {}
-    return {**client_config(settings), "partitioner": "murmur2_random", **extra}
-
-
-def create_registry_topics(settings: StreamwiseSettings) -> list[str]:
-    """Create every registry topic the broker lacks, as this deployment sizes them.
-
-    Every client of ours that writes or reads a contract topic calls this first: the
-    brokers we start never auto-create topics, and a topic the user's broker would
-    auto-create gets one partition and the ``delete`` policy, which breaks joins.
-    """
-    return ensure_topics(
-        client_config(settings),
-        all_topics(settings.topic_prefix),
-        partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
-    )
 
 
 EXIT_GRACE_EXCEEDED = 3
@@ -369,7 +278,6 @@ def make_app(
     dead_letters = DeadLetters(
         pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
     )
-    producer_extra = TANSU_PRODUCER_CONFIG if settings.broker_engine == "tansu" else {}
     metrics = PipelineMetrics(
         pipeline, state_dir=settings.state_dir / pipeline, dead_letters=lambda: dead_letters.sent
     )
@@ -381,7 +289,11 @@ def make_app(
         commit_interval=commit_interval_s,
         consumer_poll_timeout=POLL_TIMEOUT_S,
         consumer_extra_config={**FAST_GROUP_CONFIG, **stats, "logger": LIBRDKAFKA_LOGGER},
-        producer_extra_config={**producer_extra, **stats, "logger": LIBRDKAFKA_LOGGER},
+        producer_extra_config={
+            **engine_producer_config(settings),
+            **stats,
+            "logger": LIBRDKAFKA_LOGGER,
+        },
         state_dir=settings.state_dir / pipeline,
         processing_guarantee=settings.processing_guarantee,
         on_consumer_error=dead_letters.on_consumer_error,

@@ -51,8 +51,8 @@ from pipelines.common.serialization import (
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback import insights
 from pipelines.feedback.alerts import AlertRules, detect
-from pipelines.feedback.analyzers.factory import make_analyzer, pipeline_embedder
 from pipelines.feedback.analyzers.base import Analyzer, analysis_schema
+from pipelines.feedback.analyzers.factory import make_analyzer, pipeline_embedder
 from pipelines.feedback.enrich import Enriched, Enricher, check_clock, text_key
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
-from pipelines.common.app import client_config, create_registry_topics, producer_config
+from pipelines.common.clients import client_config, create_registry_topics, producer_config
 from pipelines.common.events import Answer, Question
 from pipelines.common.serialization import PoisonMessage, decode_event, encode_json
 from pipelines.common.settings import StreamwiseSettings

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from pipelines.common.app import make_app, producer_config
+from pipelines.common.app import make_app
+from pipelines.common.clients import producer_config
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.fraud_pipeline import build

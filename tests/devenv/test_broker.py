@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config, make_app
+from pipelines.common.app import make_app
+from pipelines.common.clients import client_config
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
 from pipelines.devenv.broker import embedded_broker, wait_ready

@@ -6,9 +6,9 @@ import threading
 from collections import Counter
 
 import pytest
-from pipelines.feedback.analyzers.base import Analysis, Analyzer
 
 from models import SentenceTransformerEmbedder
+from pipelines.feedback.analyzers.base import Analysis, Analyzer
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.factory import sentiment_classifier
 from pipelines.feedback.settings import FeedbackSettings

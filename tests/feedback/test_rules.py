@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pipelines.feedback.analyzers.base import Analysis, analysis_schema, validate
 
 from bench.training.labeled import label_of, training_items
 from models import ModelOutputInvalid
 from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.feedback import insights
 from pipelines.feedback.alerts import CATEGORY_SURGE, NEGATIVE_SPIKE, AlertRules, alert_id, detect
+from pipelines.feedback.analyzers.base import Analysis, analysis_schema, validate
 from pipelines.feedback.analyzers.phrases import candidates
 from pipelines.feedback.enrich import Enricher, FromTheFuture, check_clock, masked, text_key
 from pipelines.feedback.settings import FeedbackSettings

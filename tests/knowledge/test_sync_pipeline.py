@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipelines.common.app import pipeline_group
+from pipelines.common.clients import pipeline_group
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.chunking import hash_of
 from pipelines.knowledge.index import KnowledgeIndex

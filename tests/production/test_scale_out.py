@@ -17,7 +17,7 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from pipelines.common.app import client_config, pipeline_group
+from pipelines.common.clients import client_config, pipeline_group
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import free_port
 from pipelines.fraud.generator import GeneratedStream, generate

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pipelines.common.clients import TANSU_PRODUCER_CONFIG
 from pipelines.devenv.broker import process
 from pipelines.devenv.broker.errors import BrokerError
 from pipelines.devenv.broker.kafka import KafkaNode, java_executable, kafka_jars
 from pipelines.devenv.broker.security import SaslSsl, SecureListener
-from pipelines.devenv.broker.tansu import TANSU_PRODUCER_CONFIG, tansu_command
+from pipelines.devenv.broker.tansu import tansu_command
 
 __all__ = [
     "BrokerError",

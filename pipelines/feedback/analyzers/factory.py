@@ -6,8 +6,8 @@ from models import Embedder, LowRankAdapter, SentenceTransformerEmbedder
 from pipelines.common import backends
 from pipelines.common.metrics import MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.base import Analyzer
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.hybrid import HybridAnalyzer
 from pipelines.feedback.analyzers.llm import LlmAnalyzer
 from pipelines.feedback.analyzers.sentiment_head import (

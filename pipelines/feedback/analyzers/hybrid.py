@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.base import Analysis
+from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.llm import LlmAnalyzer
 
 

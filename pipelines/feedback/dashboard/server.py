@@ -23,7 +23,7 @@ import orjson
 from confluent_kafka import Consumer
 
 from pipelines.common import backends
-from pipelines.common.app import client_config, create_registry_topics
+from pipelines.common.clients import client_config, create_registry_topics
 from pipelines.common.pii import mask_pii
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback.dashboard.view import TOPICS, DashboardView

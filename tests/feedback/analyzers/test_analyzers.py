@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from pipelines.feedback.analyzers.base import analysis_schema, validate
 
 from models import JsonObject, LlamaCppChat
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.feedback.analyzers.base import analysis_schema, validate
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.factory import make_analyzer, sentiment_classifier
 from pipelines.feedback.analyzers.hybrid import HybridAnalyzer

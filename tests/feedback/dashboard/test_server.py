@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.common import backends
 from pipelines.common.admin import ensure_topics
-from pipelines.common.app import client_config
+from pipelines.common.clients import client_config
 from pipelines.common.events import EnrichedFeedback
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
