@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import RunningBroker, embedded_broker
+from tests.dict_state import DictState
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +46,9 @@ def module_settings(
 ) -> StreamwiseSettings:
     """An isolated deployment shared by the tests of one module (one expensive run, many checks)."""
     return isolated_settings(broker, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture
+def dict_state() -> DictState:
+    """An empty dict-backed Quix ``State``, for rules and state views tested without a broker."""
+    return DictState()

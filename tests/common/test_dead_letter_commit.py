@@ -18,7 +18,7 @@ from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.fraud_pipeline import build
 from pipelines.fraud.settings import FraudSettings
-from tests.common.test_dead_letters import _txn
+from tests.fraud.transactions import txn
 from tests.kafkaio import Record, lag, read
 from tests.processes import create_topics, start_pipeline, stop
 
@@ -54,10 +54,10 @@ def test_a_dead_letter_ending_a_partition_is_committed_and_not_sent_again_after_
     create_topics(settings)
     # partition 0 ends with bytes the deserializer rejects, partition 1 with an event a
     # step rejects (its key is not its card_id): the two ways into the DLQ
-    _send(settings, "transactions", [(b"card-a", encode_json(_txn("a-1", card_id="card-a"))),
+    _send(settings, "transactions", [(b"card-a", encode_json(txn("a-1", "card-a"))),
                                      (b"card-a", MALFORMED)], partition=0)  # fmt: skip
-    _send(settings, "transactions", [(b"card-b", encode_json(_txn("b-1", card_id="card-b"))),
-                                     (b"card-b", encode_json(_txn("b-2", card_id="card-c")))],
+    _send(settings, "transactions", [(b"card-b", encode_json(txn("b-1", "card-b"))),
+                                     (b"card-b", encode_json(txn("b-2", "card-c")))],
           partition=1)  # fmt: skip
     log = tmp_path / "fraud.log"
 

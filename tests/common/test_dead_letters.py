@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipelines.common.app import make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import Transaction
 from pipelines.common.settings import StreamwiseSettings
+from tests.fraud.transactions import txn
 from tests.kafkaio import produce, read
-
-
-def _txn(txn_id: str, **overrides: Any) -> dict[str, Any]:
-    txn = {
-        "txn_id": txn_id,
-        "card_id": "card-1",
-        "ts": "2026-11-22T10:00:00Z",
-        "lat": 51.5074,
-        "lon": -0.1278,
-        "amount": 12.5,
-        "currency": "GBP",
-        "merchant": "Corner Shop",
-        "country": "GB",
-        "channel": "card_present",
-    }
-    txn.update(overrides)
-    return txn
 
 
 def _echo_unless_boom(txn: Transaction) -> dict[str, str]:
@@ -38,19 +20,19 @@ def _echo_unless_boom(txn: Transaction) -> dict[str, str]:
 def test_poison_goes_to_the_dlq_with_headers_while_good_events_come_out(
     settings: StreamwiseSettings,
 ) -> None:
-    missing_card = _txn("no-card")
+    missing_card = txn("no-card")
     del missing_card["card_id"]
     malformed = b'{"txn_id": "broken", '
     produce(
         settings,
         "transactions",
         [
-            ("card-1", _txn("good-1")),
+            ("card-1", txn("good-1")),
             ("card-1", malformed),
-            ("card-1", _txn("good-2")),
+            ("card-1", txn("good-2")),
             ("card-1", missing_card),
-            ("card-1", _txn("boom")),
-            ("card-1", _txn("good-3")),
+            ("card-1", txn("boom")),
+            ("card-1", txn("good-3")),
         ],
     )
     pipeline = make_app("fraud", settings)
@@ -77,7 +59,7 @@ def test_poison_goes_to_the_dlq_with_headers_while_good_events_come_out(
     assert "card_id: Field required" in invalid.header("streamwise.error")
 
     raised = next(r for r in dead if r.header("streamwise.stage") == "echo")
-    assert raised.json() == _txn("boom")  # the original bytes, untouched
+    assert raised.json() == txn("boom")  # the original bytes, untouched
     assert raised.header("streamwise.error") == "RuntimeError: handler exploded on purpose"
 
     for record in dead:

@@ -20,7 +20,7 @@ from pipelines.common.topics import all_topics
 from pipelines.devenv.broker import embedded_broker, wait_ready
 from pipelines.fraud.fraud_pipeline import build
 from pipelines.fraud.settings import FraudSettings
-from tests.fraud.test_pipeline import LONDON, PARIS, txn
+from tests.fraud.transactions import LONDON, PARIS, txn
 from tests.kafkaio import produce, read
 
 

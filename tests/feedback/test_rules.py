@@ -17,7 +17,7 @@ from pipelines.feedback.analyzers.phrases import candidates
 from pipelines.feedback.enrich import Enricher, FromTheFuture, check_clock, masked, text_key
 from pipelines.feedback.settings import FeedbackSettings
 from state.feedback import AlertHistory
-from tests.fraud.dict_state import DictState
+from tests.dict_state import DictState
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MINUTE_MS = 60_000
@@ -104,8 +104,10 @@ def billing_surge(prefix: str, n: int = 5) -> insights.Aggregate:
     return window(*(enriched(f"{prefix}{i}", "negative", "billing") for i in range(n)))
 
 
-def test_a_surge_lasting_two_windows_alerts_once_and_again_after_it_ended() -> None:
-    history = AlertHistory(DictState())
+def test_a_surge_lasting_two_windows_alerts_once_and_again_after_it_ended(
+    dict_state: DictState,
+) -> None:
+    history = AlertHistory(dict_state)
     # After the first surge, 5 quiet windows bring the trailing baseline back to 0.
     sequence = [quiet(), quiet(), billing_surge("x"), billing_surge("y"),
                 *(quiet() for _ in range(5)), billing_surge("z")]  # fmt: skip
@@ -120,14 +122,14 @@ def test_a_surge_lasting_two_windows_alerts_once_and_again_after_it_ended() -> N
     assert "trailing mean of 0.0 over 2 windows" in surge.reasons[0]
 
 
-def test_no_surge_before_enough_baseline_windows() -> None:
-    history = AlertHistory(DictState())
+def test_no_surge_before_enough_baseline_windows(dict_state: DictState) -> None:
+    history = AlertHistory(dict_state)
     alerts = detect(billing_surge("x"), 0, MINUTE_MS, history, RULES)
     assert [a.kind for a in alerts] == [NEGATIVE_SPIKE]
 
 
-def test_a_category_at_its_usual_level_does_not_surge() -> None:
-    history = AlertHistory(DictState())
+def test_a_category_at_its_usual_level_does_not_surge(dict_state: DictState) -> None:
+    history = AlertHistory(dict_state)
     for i in range(4):
         detect(window(*(enriched(f"w{i}-{j}", "neutral", "billing") for j in range(4))),
                i * MINUTE_MS, (i + 1) * MINUTE_MS, history, RULES)  # fmt: skip
@@ -135,15 +137,15 @@ def test_a_category_at_its_usual_level_does_not_surge() -> None:
     assert detect(steady, 4 * MINUTE_MS, 5 * MINUTE_MS, history, RULES) == []
 
 
-def test_a_replayed_window_alerts_nothing_new() -> None:
-    history = AlertHistory(DictState())
+def test_a_replayed_window_alerts_nothing_new(dict_state: DictState) -> None:
+    history = AlertHistory(dict_state)
     first = detect(billing_surge("x"), MINUTE_MS, 2 * MINUTE_MS, history, RULES)
     assert first
     assert detect(billing_surge("x"), MINUTE_MS, 2 * MINUTE_MS, history, RULES) == []
 
 
-def test_a_small_negative_window_is_not_a_spike() -> None:
-    history = AlertHistory(DictState())
+def test_a_small_negative_window_is_not_a_spike(dict_state: DictState) -> None:
+    history = AlertHistory(dict_state)
     assert detect(billing_surge("x", n=3), 0, MINUTE_MS, history, RULES) == []
 
 
@@ -169,8 +171,8 @@ def test_texts_differing_only_in_pii_share_a_cache_key() -> None:
     assert text_key(feedback("1", "late")) != text_key(feedback("1", "early"))
 
 
-def test_the_second_copy_of_a_text_comes_from_the_cache() -> None:
-    state, analyzer = DictState(), FixedAnalyzer(GOOD)
+def test_the_second_copy_of_a_text_comes_from_the_cache(dict_state: DictState) -> None:
+    state, analyzer = dict_state, FixedAnalyzer(GOOD)
     enricher = Enricher(analyzer, SCHEMA, timedelta(days=1))
     first = enricher.enrich(feedback("1", "late parcel"), state)
     second = enricher.enrich(feedback("2", "late parcel"), state)
@@ -181,8 +183,10 @@ def test_the_second_copy_of_a_text_comes_from_the_cache() -> None:
     assert state.writes == [("analysis:fixed-v1", timedelta(days=1))]
 
 
-def test_an_answer_outside_the_schema_raises_with_the_raw_answer_and_is_not_cached() -> None:
-    state = DictState()
+def test_an_answer_outside_the_schema_raises_with_the_raw_answer_and_is_not_cached(
+    dict_state: DictState,
+) -> None:
+    state = dict_state
     bad = Analysis("furious", -3.0, (), "delivery", "fixed")
     with pytest.raises(ModelOutputInvalid) as caught:
         Enricher(FixedAnalyzer(bad), SCHEMA, timedelta(days=1)).enrich(feedback("1", "x"), state)

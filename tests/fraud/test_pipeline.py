@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,32 +13,8 @@ from pipelines.fraud.fraud_pipeline import build
 from pipelines.fraud.generator import generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL, VELOCITY
 from pipelines.fraud.settings import FraudSettings
+from tests.fraud.transactions import LONDON, NEW_YORK, PARIS, T0, txn
 from tests.kafkaio import Record, produce, read
-
-T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-LONDON = (51.5074, -0.1278, "GB", "London")
-PARIS = (48.8566, 2.3522, "FR", "Paris")
-NEW_YORK = (40.7128, -74.0060, "US", "New York")
-
-
-def txn(
-    txn_id: str, card: str, at: timedelta, place: tuple[float, float, str, str], **extra: Any
-) -> dict[str, Any]:
-    lat, lon, country, city = place
-    return {
-        "txn_id": txn_id,
-        "card_id": card,
-        "ts": (T0 + at).isoformat(),
-        "lat": lat,
-        "lon": lon,
-        "amount": 42.0,
-        "currency": "EUR",
-        "merchant": f"Shop in {city}",
-        "country": country,
-        "channel": "card_present",
-        "city": city,
-        **extra,
-    }
 
 
 def run_fraud(settings: StreamwiseSettings, fraud: FraudSettings | None = None) -> None:

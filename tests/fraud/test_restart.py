@@ -7,26 +7,16 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.fraud.generator import GeneratedStream, generate
+from pipelines.fraud.generator import generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
-from tests.kafkaio import produce, read
-from tests.processes import create_topics, start_pipeline
-
-
-def feed(settings: StreamwiseSettings, stream: GeneratedStream, start: int, end: int) -> None:
-    """Profiles (valid since before the stream) once, then deliveries ``start:end``."""
-    if start == 0:
-        create_topics(settings)  # before any reader subscribes, with the partitions asked for
-        since = min(t.ts for t in stream.transactions) - timedelta(days=1)
-        produce(settings, "customers", [(c.card_id, c) for c in stream.customers],
-                timestamp_ms=int(since.timestamp() * 1000))  # fmt: skip
-    produce(settings, "transactions", [(t.card_id, t) for t in stream.transactions[start:end]])
+from tests.fraud.transactions import feed
+from tests.kafkaio import read
+from tests.processes import start_pipeline
 
 
 @pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])

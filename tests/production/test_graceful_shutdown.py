@@ -15,8 +15,7 @@ from pipelines.common.app import EXIT_GRACE_EXCEEDED
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
-from tests.fraud.test_pipeline import LONDON, txn
-from tests.fraud.test_restart import feed
+from tests.fraud.transactions import LONDON, feed, txn
 from tests.kafkaio import produce, read
 from tests.processes import create_topics, pipeline_env, start_pipeline, stop
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import free_port
-from tests.fraud.test_pipeline import LONDON, PARIS, txn
+from tests.fraud.transactions import LONDON, PARIS, txn
 from tests.kafkaio import produce
 from tests.processes import start_pipeline, stop, wait_for
 from tests.production.scrape import get, samples, value

@@ -22,7 +22,7 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import free_port
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
-from tests.fraud.test_restart import feed
+from tests.fraud.transactions import feed
 from tests.kafkaio import Record, read
 from tests.processes import create_topics, start_pipeline, stop, wait_for
 from tests.production.scrape import get, samples, value

@@ -19,7 +19,7 @@ import pytest
 
 from pipelines.common.settings import KAFKA_PASSTHROUGH_PREFIX, StreamwiseSettings
 from pipelines.devenv.broker import RunningBroker, SaslSsl, embedded_broker
-from tests.fraud.test_pipeline import LONDON, PARIS, txn
+from tests.fraud.transactions import LONDON, PARIS, txn
 from tests.kafkaio import produce, read
 from tests.processes import create_topics, start_pipeline, stop
 
