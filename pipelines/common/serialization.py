@@ -154,3 +154,11 @@ class KeySerializer(Serializer):
         if isinstance(value, bytes):
             return value
         return str(value).encode()
+
+
+class OriginalBytesSerializer(Serializer):
+    """Repartition values as the producer sent them (re-encoded only if they were not read)."""
+
+    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
+        raw = original_bytes(value)
+        return raw if raw is not None else encode_json(value)

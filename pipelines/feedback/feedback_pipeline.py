@@ -33,8 +33,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from quixstreams.models import SerializationContext
-from quixstreams.models.serializers import Serializer
 from quixstreams.sinks import BaseSink
 from quixstreams.state import State
 
@@ -45,8 +43,7 @@ from pipelines.common.events import EnrichedFeedback, Feedback, FeedbackAlert, F
 from pipelines.common.serialization import (
     EventDeserializer,
     JsonSerializer,
-    encode_json,
-    original_bytes,
+    OriginalBytesSerializer,
 )
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.feedback import insights
@@ -59,14 +56,6 @@ from pipelines.feedback.sinks import FeedbackVectorSink
 from state.feedback import AlertHistory
 
 INSIGHTS_GROUP = "all"
-
-
-class OriginalBytesSerializer(Serializer):
-    """Repartition values as the producer sent them (re-encoded only if they were not read)."""
-
-    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
-        raw = original_bytes(value)
-        return raw if raw is not None else encode_json(value)
 
 
 class AlertDetector:
