@@ -38,9 +38,13 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import dlq_name
 from pipelines.devenv.broker import process
 from pipelines.devenv.chroma_server import running_chroma
-from pipelines.scenario import Render, Scenario, Send
+from pipelines.scenarios.base import Render, Scenario, Send
 
-SCENARIO_MODULES = ("pipelines.fraud.demo", "pipelines.feedback.demo", "pipelines.knowledge.demo")
+SCENARIO_MODULES = (
+    "pipelines.scenarios.fraud",
+    "pipelines.scenarios.feedback",
+    "pipelines.scenarios.knowledge",
+)
 DRAIN_IDLE_S = 20.0  # after the last event: stop once nothing new arrived for this long
 DRAIN_MAX_S = 180.0
 

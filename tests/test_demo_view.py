@@ -7,8 +7,8 @@ import io
 from rich.console import Console
 
 from pipelines.demo import LiveView
-from pipelines.fraud.demo import FraudScenario
 from pipelines.fraud.generator import generate
+from pipelines.scenarios.fraud import FraudScenario
 
 
 def test_masks_and_statuses_in_brackets_stay_visible() -> None:

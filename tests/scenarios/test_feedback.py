@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from pipelines.common.events import Feedback
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.demo import COMPRESSION, ITEMS_PER_S, scenario
 from pipelines.feedback.generator import PHRASES
+from pipelines.scenarios.feedback import COMPRESSION, ITEMS_PER_S, scenario
 
 
 def billing_share(texts: list[str]) -> float:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.scenario import Render, Scenario, Send
+from pipelines.scenarios.base import Render, Scenario, Send
 
 REFUNDS = (
     "# Time limits\n\nRefunds are paid within {days} days of the returned item reaching our "

@@ -16,7 +16,7 @@ from typing import Any
 
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.generator import Incident, generate
-from pipelines.scenario import Render, Send
+from pipelines.scenarios.base import Render, Send
 
 COMPRESSION = 10  # event-time seconds per wall-clock second: a 1-minute window every 6 s
 ITEMS_PER_S = 4.0  # wall clock: well within the embedding analyzer's capacity on 2 cores

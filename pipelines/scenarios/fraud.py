@@ -11,7 +11,7 @@ from pipelines.common.epoch import to_ms
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL, VELOCITY
-from pipelines.scenario import Render, Send
+from pipelines.scenarios.base import Render, Send
 
 
 def _render_alert(alert: dict[str, Any]) -> str:
