@@ -20,6 +20,7 @@ from models.llm import (
     OllamaChat,
     default_llm_model_path,
     make_chat_model,
+    validate_answer,
 )
 from models.lora import LowRankAdapter
 from models.retry import Retry
@@ -43,4 +44,5 @@ __all__ = [
     "default_embed_model_path",
     "default_llm_model_path",
     "make_chat_model",
+    "validate_answer",
 ]

@@ -131,11 +131,11 @@ class LlamaCppChat:
     def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
         """Answer with a schema-valid object; see ``ChatModel.complete_json``."""
         schema_json = json.dumps(schema)
-        validator = _validator(schema_json)
+        _validator(schema_json)  # a bad schema fails before any generation
         grammar = _grammar(schema_json)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         raw = self._retry.call(lambda: self._generate(messages, grammar))
-        return _parse_answer(raw, validator)
+        return _parse_answer(raw, schema)
 
     def _generate(self, messages: list[dict[str, str]], grammar: LlamaGrammar) -> str:
         deadline = time.monotonic() + self._timeout_s
@@ -232,10 +232,10 @@ class OllamaChat:
 
     def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
         """Answer with a schema-valid object; see ``ChatModel.complete_json``."""
-        validator = _validator(json.dumps(schema))
+        _validator(json.dumps(schema))  # a bad schema fails before any request
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         response = self._retry.call(lambda: self._chat(messages, schema))
-        return _parse_answer(response.message.content or "", validator)
+        return _parse_answer(response.message.content or "", schema)
 
     def _chat(self, messages: list[dict[str, str]], schema: JsonObject) -> ChatResponse:
         import httpx  # noqa: PLC0415 - a dependency of ollama, imported with it
@@ -284,6 +284,23 @@ def _grammar(schema_json: str) -> LlamaGrammar:
         raise ModelConfigError(msg) from exc
 
 
+def validate_answer(answer: JsonObject, schema: JsonObject, *, raw: str | None = None) -> None:
+    """Raise ``ModelOutputInvalid`` with the first violation unless ``answer`` fits ``schema``.
+
+    Public so that an answer built without a chat model (a classifier head, a rule) is
+    held to the same schema with the same message as a model's. ``raw`` is what the
+    dead-letter record keeps: the model's own text when there is one, else ``answer``
+    serialised. Raises ``ModelConfigError`` if ``schema`` is not a valid JSON schema.
+    """
+    validator = _validator(json.dumps(schema))
+    import jsonschema  # noqa: PLC0415 - present: _validator built ``validator``
+
+    error = jsonschema.exceptions.best_match(validator.iter_errors(answer))
+    if error is not None:
+        raw = json.dumps(answer, ensure_ascii=False) if raw is None else raw
+        raise ModelOutputInvalid(raw, f"schema violation at {error.json_path}: {error.message}")
+
+
 @functools.lru_cache(maxsize=64)
 def _validator(schema_json: str) -> Any:
     """A jsonschema validator for the schema, which must itself be a valid schema."""
@@ -302,10 +319,8 @@ def _validator(schema_json: str) -> Any:
     return validator_cls(schema)
 
 
-def _parse_answer(raw: str, validator: Any) -> JsonObject:
+def _parse_answer(raw: str, schema: JsonObject) -> JsonObject:
     """Parse ``raw`` as one JSON object and check it against the schema."""
-    import jsonschema  # noqa: PLC0415 - present: _validator built ``validator``
-
     try:
         # llama.cpp's JSON grammar lets raw newlines into strings; strict parsing would
         # reject an otherwise valid answer over a line break.
@@ -314,7 +329,5 @@ def _parse_answer(raw: str, validator: Any) -> JsonObject:
         raise ModelOutputInvalid(raw, f"not JSON: {exc}") from exc
     if not isinstance(answer, dict):
         raise ModelOutputInvalid(raw, f"expected a JSON object, got {type(answer).__name__}")
-    error = jsonschema.exceptions.best_match(validator.iter_errors(answer))
-    if error is not None:
-        raise ModelOutputInvalid(raw, f"schema violation at {error.json_path}: {error.message}")
+    validate_answer(answer, schema, raw=raw)
     return answer

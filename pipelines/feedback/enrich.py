@@ -13,10 +13,11 @@ from typing import Any
 
 from quixstreams.state.base import State
 
+from models import validate_answer
 from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.common.metrics import record_cache_lookup
 from pipelines.common.pii import mask_pii
-from pipelines.feedback.analyzers.base import Analysis, Analyzer, validate
+from pipelines.feedback.analyzers.base import Analysis, Analyzer
 from state.feedback import AnalysisCache
 
 # Identifiers and enumerations are not free text; everything else a producer sends may be.
@@ -77,7 +78,7 @@ class Enricher:
             analysis, from_cache = Analysis.from_json(cached), True
         else:
             analysis, from_cache = self._analyzer.analyze(clean.text.strip()), False
-            validate(analysis.to_json(), self._schema)
+            validate_answer(analysis.to_json(), self._schema)
             cache.put(self._analyzer.identity, analysis.to_json())
         event = EnrichedFeedback.model_validate(
             {**clean.model_dump(by_alias=True), **analysis.to_json()}

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from bench.training.labeled import label_of, training_items
-from models import ModelOutputInvalid
+from models import ModelOutputInvalid, validate_answer
 from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.feedback import insights
 from pipelines.feedback.alerts import CATEGORY_SURGE, NEGATIVE_SPIKE, AlertRules, alert_id, detect
-from pipelines.feedback.analyzers.base import Analysis, analysis_schema, validate
+from pipelines.feedback.analyzers.base import Analysis, analysis_schema
 from pipelines.feedback.analyzers.phrases import candidates
 from pipelines.feedback.enrich import Enricher, FromTheFuture, check_clock, masked, text_key
 from pipelines.feedback.settings import FeedbackSettings
@@ -197,7 +197,7 @@ def test_an_answer_outside_the_schema_raises_with_the_raw_answer_and_is_not_cach
 
 def test_an_unknown_category_breaks_the_schema() -> None:
     with pytest.raises(ModelOutputInvalid, match="category"):
-        validate({**GOOD.to_json(), "category": "weather"}, SCHEMA)
+        validate_answer({**GOOD.to_json(), "category": "weather"}, SCHEMA)
 
 
 def test_an_item_from_the_future_is_refused_within_the_skew_accepted() -> None:

@@ -1,21 +1,18 @@
 """What an analyzer says about one text, the JSON schema it must satisfy, and the Protocol.
 
-Every analyzer (LLM, embedding, hybrid) produces the same ``Analysis``; the schema is
-checked on all of them before anything is published, so a bug or a model gone astray
-becomes a dead letter with the offending output, never a malformed contract event.
+Every analyzer (LLM, embedding, hybrid) produces the same ``Analysis``; the enricher
+checks ``analysis_schema`` on all of them with ``models.validate_answer`` before anything
+is published, so a bug or a model gone astray becomes a dead letter with the offending
+output, never a malformed contract event.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-import jsonschema
-
-from models import JsonObject, ModelOutputInvalid
+from models import JsonObject
 
 SENTIMENTS = ("positive", "negative", "neutral")
 MAX_PHRASE_CHARS = 80
@@ -94,17 +91,3 @@ def analysis_schema(categories: Sequence[str], max_key_phrases: int) -> JsonObje
         "properties": {**schema["properties"], "model": {"type": "string", "minLength": 1}},
         "required": [*schema["required"], "model"],
     }
-
-
-@functools.lru_cache(maxsize=16)
-def _validator(schema_json: str) -> Any:
-    schema = json.loads(schema_json)
-    return jsonschema.validators.validator_for(schema)(schema)
-
-
-def validate(answer: JsonObject, schema: JsonObject) -> None:
-    """Raise ``ModelOutputInvalid`` (raw answer + first violation) unless ``answer`` fits."""
-    error = jsonschema.exceptions.best_match(_validator(json.dumps(schema)).iter_errors(answer))
-    if error is not None:
-        raw = json.dumps(answer, ensure_ascii=False)
-        raise ModelOutputInvalid(raw, f"schema violation at {error.json_path}: {error.message}")

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from models import JsonObject, LlamaCppChat
+from models import JsonObject, LlamaCppChat, validate_answer
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.analyzers.base import analysis_schema, validate
+from pipelines.feedback.analyzers.base import analysis_schema
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.factory import make_analyzer, sentiment_classifier
 from pipelines.feedback.analyzers.hybrid import HybridAnalyzer
@@ -39,7 +39,7 @@ def test_the_embedding_analyzer_keeps_its_vector_and_fits_the_schema(
     embedding_analyzer: EmbeddingAnalyzer,
 ) -> None:
     analysis = embedding_analyzer.analyze("The app crashes every time I open my basket.")
-    validate({**analysis.to_json()}, SCHEMA)
+    validate_answer({**analysis.to_json()}, SCHEMA)
     assert analysis.category == "app/website"
     assert analysis.vector is not None
     assert len(analysis.vector) == 384
@@ -74,7 +74,7 @@ def test_a_head_trained_on_another_model_is_refused() -> None:
 def test_the_llm_analyzer_answers_within_the_schema(chat: CountingChat) -> None:
     llm = LlmAnalyzer(chat, FeedbackSettings().categories, max_key_phrases=3)
     analysis = llm.analyze("I was charged twice for my order and want a refund.")
-    validate(analysis.to_json(), SCHEMA)
+    validate_answer(analysis.to_json(), SCHEMA)
     assert analysis.model == "llamacpp:SmolLM2-135M-Instruct.Q4_1"
     assert llm.identity.startswith("llm-p1:")
 
