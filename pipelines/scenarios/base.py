@@ -1,7 +1,8 @@
 """What a pipeline contributes to ``streamwise demo``: events to send, outputs worth showing.
 
-Each pipeline has a module here (``scenarios/fraud.py``, ...) with a ``scenario(settings)``
-factory returning a ``Scenario``; demo data stays out of the pipeline packages. The demo runs the scenario's pipelines as real processes, sends its
+Each pipeline family has a module here (``scenarios/fraud.py``, ...) with a
+``scenario(settings)`` factory returning a ``Scenario``; demo data stays out of the
+pipeline packages. The demo runs the scenario's pipelines as real processes, sends its
 seed events, then its timed stream, and renders what arrives on the watched topics.
 """
 

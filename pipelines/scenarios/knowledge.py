@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from pipelines.common.events import KbChange, Question
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.scenarios.base import Render, Scenario, Send
 
@@ -27,19 +28,16 @@ REFUND_QUESTION = "How many days until my refund is paid?"
 SHIPPING_QUESTION = "How long does express shipping take?"
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def _doc(doc_id: str, version: int, title: str | None = None, text: str | None = None) -> Send:
-    value: dict[str, Any] = {"doc_id": doc_id, "version": version, "ts": _now()}
-    value |= {"op": "upsert", "title": title, "text": text} if text else {"op": "delete"}
-    return Send("kb-changes", doc_id, value)
+    op: Literal["upsert", "delete"] = "upsert" if text else "delete"
+    change = KbChange(doc_id=doc_id, version=version, op=op, ts=datetime.now(UTC),
+                      title=title, text=text)  # fmt: skip
+    return Send("kb-changes", doc_id, change.to_json_dict())
 
 
 def _question(qid: str, text: str, at_s: float, **extra: Any) -> Send:
-    value = {"question_id": qid, "text": text, "ts": _now(), **extra}
-    return Send("questions", qid, value, at_s)
+    question = Question(question_id=qid, text=text, ts=datetime.now(UTC), **extra)
+    return Send("questions", qid, question.to_json_dict(), at_s)
 
 
 def render_answer(answer: dict[str, Any]) -> str | None:
