@@ -36,9 +36,9 @@ from bench.results import percentile, write_section
 from pipelines.common import backends
 from pipelines.common.app import make_app
 from pipelines.common.clients import client_config, producer_config
-from pipelines.common.pii import mask_pii
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.text.pii import mask_pii
 from pipelines.devenv.broker import embedded_broker
 from pipelines.feedback.analyzers.base import Analyzer
 from pipelines.feedback.analyzers.factory import make_analyzer

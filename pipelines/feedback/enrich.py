@@ -16,7 +16,7 @@ from quixstreams.state.base import State
 from models import validate_answer
 from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.common.metrics import record_cache_lookup
-from pipelines.common.pii import mask_pii
+from pipelines.common.text.pii import mask_pii
 from pipelines.feedback.analyzers.base import Analysis, Analyzer
 from state.feedback import AnalysisCache
 

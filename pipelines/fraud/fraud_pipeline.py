@@ -21,9 +21,9 @@ from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.epoch import duration_ms
 from pipelines.common.events import Customer, FraudAlert, Transaction
-from pipelines.common.pii import mask_pans
 from pipelines.common.serialization import PoisonMessage
 from pipelines.common.settings import StreamwiseSettings, load_settings
+from pipelines.common.text.pii import mask_pans
 from pipelines.fraud.profile import apply_profile
 from pipelines.fraud.rules import TravelRule, VelocityRule, score_card
 from pipelines.fraud.settings import FraudSettings

@@ -22,9 +22,9 @@ from pipelines.common.backends import chat_model, embedder, vector_collection
 from pipelines.common.dlq import stage
 from pipelines.common.epoch import to_ms
 from pipelines.common.events import FraudAlert, NoteSource, TriagedAlert
-from pipelines.common.grounding import unsupported_names, unsupported_numbers
-from pipelines.common.pii import mask_pans
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.text.grounding import unsupported_names, unsupported_numbers
+from pipelines.common.text.pii import mask_pans
 from pipelines.fraud.profile import travel_announced
 from state.vectors import VectorCollection, VectorRecord
 

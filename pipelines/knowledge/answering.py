@@ -20,8 +20,8 @@ from typing import Any
 
 from models import ChatModel, Embedder, ModelOutputInvalid
 from pipelines.common.events import Answer, Citation, Question
-from pipelines.common.grounding import unsupported_numbers
-from pipelines.common.pii import mask_pans
+from pipelines.common.text.grounding import unsupported_numbers
+from pipelines.common.text.pii import mask_pans
 from pipelines.knowledge.postcheck import check_answer, parse_lenient, quote_for
 from pipelines.knowledge.prompt import build_prompt
 from pipelines.knowledge.replica import KnowledgeReplica, Snapshot

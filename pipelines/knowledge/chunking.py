@@ -24,12 +24,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from pipelines.common.text.words import clauses
+
 TokenCounter = Callable[[str], int]
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
 _UNDERLINE = re.compile(r"^\s*([=\-~^*#])\1{2,}\s*$")
 _BULLET = re.compile(r"^\s*(?:[*\-+\u2022]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=\S)")
 HASH_CHARS = 16
 
 
@@ -145,7 +146,7 @@ def _units(paragraph: str, count_tokens: TokenCounter, budget: int) -> list[tupl
     if tokens <= budget:
         return [(paragraph, tokens)]
     units: list[tuple[str, int]] = []
-    for sentence in _SENTENCE_END.split(paragraph):
+    for sentence in clauses(paragraph):
         size = count_tokens(sentence)
         if size <= budget:
             units.append((sentence, size))

@@ -8,7 +8,7 @@ reason, never published as an answer.
 
 A small model also copies the shape of an answer and invents its figures ("123
 days" where the policy says 30): a figure that its cited passages do not state is
-caught by ``pipelines.common.grounding``, and ``quote_for`` finds the sentence of a
+caught by ``pipelines.common.text.grounding``, and ``quote_for`` finds the sentence of a
 passage that answers the question instead, if one plainly does. An identifier (a
 phone number, a date) counts there as one term, so the "123" of "0800 123 456" does
 not make a contact line the answer about order 123.
@@ -17,18 +17,16 @@ not make a contact line the answer about order 123.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models import JsonObject
-from pipelines.common.grounding import IDENTIFIERS, figures, sentences
+from pipelines.common.text.grounding import IDENTIFIERS, figures
+from pipelines.common.text.words import sentences, shingles, terms
 from pipelines.knowledge.prompt import CLOSE, OPEN
-from pipelines.knowledge.retrieval import terms
 
 ECHO_WORDS = 6
 MIN_SHARED_TERMS = 2
-_WORD = re.compile(r"[a-z0-9']+")
 
 
 @dataclass(frozen=True)
@@ -38,14 +36,9 @@ class Verdict:
     sources: tuple[int, ...] = ()  # 1-based passage numbers, deduplicated, in cited order
 
 
-def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
 def echoes(answer: str, hidden: str, n: int = ECHO_WORDS) -> bool:
     """Whether ``answer`` repeats ``n`` consecutive words of ``hidden``."""
-    return bool(_shingles(answer, n) & _shingles(hidden, n))
+    return bool(shingles(answer, n) & shingles(hidden, n))
 
 
 def parse_lenient(raw: str) -> JsonObject | None:

@@ -9,7 +9,6 @@ other. ``bench/knowledge.py`` measures it against plain dense top-k.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,51 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
-)
+from pipelines.common.text.words import terms
 
 
 @dataclass(frozen=True)
@@ -79,16 +34,6 @@ class Scored:
     passage: Passage
     dense: float  # cosine similarity to the question
     fused: float  # reciprocal-rank fusion score (higher is better)
-
-
-def terms(text: str) -> list[str]:
-    """Lowercased words without stop words, with a plural ``s`` folded."""
-    out = []
-    for word in _WORD.findall(text.lower()):
-        if word in _STOP:
-            continue
-        out.append(word[:-1] if len(word) > 3 and word.endswith("s") else word)
-    return out
 
 
 class Bm25:

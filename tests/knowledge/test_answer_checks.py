@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.common.events import Answer
-from pipelines.common.grounding import unsupported_numbers
+from pipelines.common.text.grounding import unsupported_numbers
 from pipelines.knowledge.ask import format_answer
 from pipelines.knowledge.postcheck import check_answer, echoes, parse_lenient, quote_for
 from pipelines.knowledge.prompt import SYSTEM_PROMPT, build_prompt

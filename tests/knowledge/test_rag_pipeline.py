@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.common.grounding import unsupported_numbers
+from pipelines.common.text.grounding import unsupported_numbers
 from pipelines.devenv.broker import RunningBroker
 from pipelines.devenv.chroma_server import ChromaServer
 from pipelines.knowledge.answering import QUOTED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.common.pii import mask_pans, mask_pii
+from pipelines.common.text.pii import mask_pans, mask_pii
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import random
 
-from pipelines.common import grounding
-from pipelines.common.grounding import unsupported_names, unsupported_numbers
+from pipelines.common.text import grounding
+from pipelines.common.text.grounding import unsupported_names, unsupported_numbers
 
 FACTS = (
     '{"rule":"impossible_travel","reasons":["card present in Montréal (CA) and Kaduna (NG) '

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from pipelines.common.text.words import sentences, words
+
 Kind = Literal["date", "ip", "version", "time", "phone", "code", "quantity", "number"]
 IDENTIFIERS: frozenset[Kind] = frozenset(["date", "ip", "version", "time", "phone", "code"])
 
@@ -46,6 +48,9 @@ _FIGURE = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _RANGE = re.compile(r"\s*(?:-|\u2013|\u2014|to|and|or)\s*", re.IGNORECASE)
+# Words that can follow a number without being its unit ("30 or more", "3 of them"):
+# a table of the figure grammar, not a stop-word list ("per", "less" and "within" are
+# in neither list of ``words``).
 _NOT_UNITS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "less",
      "more", "of", "on", "or", "per", "than", "that", "the", "then", "this", "to", "was", "we",
@@ -57,8 +62,6 @@ _UNIT_NAMES = {
     "hrs": "hour", "min": "minute", "s": "second", "sec": "second", "wk": "week",
     "yr": "year", "yrs": "year", "kmh": "km/h",
 }  # fmt: skip
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORD = re.compile(r"[^\W\d_][\w'-]*")
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,6 @@ class Figure:
     kind: Kind
     key: str
     unit: str | None = None
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of ``text`` (a line break ends one too), stripped, none empty."""
-    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece.strip()]
 
 
 def figures(text: str) -> list[Figure]:
@@ -113,10 +111,7 @@ def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
     A sentence's first word is capitalised anyway and is not taken for a name.
     """
     names = [
-        word
-        for sentence in sentences(text)
-        for word in _WORD.findall(sentence)[1:]
-        if word[0].isupper()
+        word for sentence in sentences(text) for word in words(sentence)[1:] if word[0].isupper()
     ]
     return [name for name in dict.fromkeys(names) if not any(name in s for s in sources)]
 
