@@ -20,8 +20,8 @@ from starlette.routing import Route
 
 from pipelines.common import http
 from pipelines.common.clients import create_registry_topics
-from pipelines.common.pii import mask_pii
 from pipelines.common.settings import StreamwiseSettings, load_settings
+from pipelines.common.text.pii import mask_pii
 from pipelines.feedback.dashboard.feed import TopicReader
 from pipelines.feedback.dashboard.search import Search
 from pipelines.feedback.dashboard.view import DashboardView
@@ -36,11 +36,11 @@ ASSETS = {
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _asset(name: str, content_type: str) -> Route:
+def _asset(path: str, name: str, content_type: str) -> Route:
     def asset(request: Request) -> FileResponse:
         return FileResponse(STATIC / name, media_type=content_type, headers=NO_STORE)
 
-    return Route(next(path for path, (n, _) in ASSETS.items() if n == name), asset)
+    return Route(path, asset)
 
 
 def _json(payload: object) -> Response:
@@ -69,7 +69,7 @@ def make_app(
     async def not_found(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("not found", status_code=404, headers=NO_STORE)
 
-    routes = [_asset(name, content_type) for name, content_type in ASSETS.values()]
+    routes = [_asset(path, name, content_type) for path, (name, content_type) in ASSETS.items()]
     routes += [Route("/api/summary", summary), Route("/api/search", find)]
     return Starlette(routes=routes, exception_handlers={404: not_found}), reader
 

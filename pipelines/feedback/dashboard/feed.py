@@ -1,0 +1,57 @@
+"""The dashboard's feed: its topics, read from the beginning, into a ``DashboardView``.
+
+A throwaway consumer group that never commits, so every start rebuilds the picture
+from ``feedback-insights``, ``feedback-alerts`` and ``feedback-enriched``: the topics
+are the only source, the dashboard keeps no copy of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+import orjson
+from confluent_kafka import Consumer
+
+from pipelines.common.clients import client_config
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.feedback.dashboard.view import TOPICS, DashboardView
+
+logger = logging.getLogger(__name__)
+
+
+class TopicReader(threading.Thread):
+    """Feeds ``view`` from the dashboard topics until ``stop()``."""
+
+    def __init__(self, settings: StreamwiseSettings, view: DashboardView) -> None:
+        super().__init__(name="dashboard-reader", daemon=True)
+        self._settings, self._view = settings, view
+        self._stopping = threading.Event()
+        self._consumer = Consumer(
+            {
+                **client_config(settings),
+                "group.id": f"streamwise-dashboard-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+
+    def run(self) -> None:
+        prefix = self._settings.topic_prefix
+        self._consumer.subscribe([prefix + topic for topic in TOPICS])
+        try:
+            while not self._stopping.is_set():
+                message = self._consumer.poll(0.5)
+                if message is None or message.error() is not None or message.value() is None:
+                    continue
+                try:
+                    value = orjson.loads(message.value())
+                    self._view.add(message.topic()[len(prefix) :], value)
+                except (ValueError, KeyError, TypeError) as exc:  # JSON or timestamp
+                    logger.warning("dashboard skipped a record of %s: %s", message.topic(), exc)
+        finally:
+            self._consumer.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
