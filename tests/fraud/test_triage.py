@@ -12,14 +12,10 @@ from pipelines.common.app import make_app
 from pipelines.common.backends import chat_model, embedder, vector_collection
 from pipelines.common.events import Customer, FraudAlert
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.fraud.notes import facts_note, system_prompt
 from pipelines.fraud.profile import apply_profile
-from pipelines.fraud.triage_pipeline import (
-    CASES_COLLECTION,
-    Triage,
-    build,
-    facts_note,
-    system_prompt,
-)
+from pipelines.fraud.triage import CASES_COLLECTION, Triage
+from pipelines.fraud.triage_pipeline import build
 from tests.kafkaio import produce, read
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
