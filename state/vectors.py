@@ -5,6 +5,9 @@ enriched items; knowledge: document chunks). This module never embeds text: the
 embedding model is part of a collection's identity, so a collection built with
 one model can never silently receive or answer with vectors from another.
 
+Connecting to Chroma (embedded or a server) and reopening a collection to see
+other processes' writes are ``state/chroma.py``'s job; this module takes a client.
+
 Writes are upserts with full-replace semantics, so replaying a batch after a
 failed checkpoint is harmless. Outages (connection refused or reset, timeouts,
 rate limits) surface as :class:`VectorStoreUnavailable` so a sink can back off
@@ -17,19 +20,17 @@ string with sorted keys (``["a","b"]``, ``{"k":1}``). Reads return those strings
 as stored; decode them with ``json.loads`` where needed.
 """
 
-# chromadb (heavy) and httpx (its HTTP client) are imported inside functions on purpose.
+# chromadb (heavy) and httpx (its HTTP client) are imported inside a function on purpose.
 # ruff: noqa: PLC0415
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -53,7 +54,6 @@ WhereFilter: TypeAlias = Mapping[str, object]
 """A Chroma ``where`` filter, e.g. ``{"doc_id": "faq-7"}`` or ``{"version": {"$lt": 3}}``."""
 
 _DISTANCE_SPACE = "cosine"
-_CHROMA_MISSING = "the vector store needs the 'chromadb' package (pip install 'chromadb>=1.5,<1.6')"
 
 
 class VectorStoreError(Exception):
@@ -62,6 +62,11 @@ class VectorStoreError(Exception):
 
 class VectorStoreUnavailable(VectorStoreError):
     """Chroma cannot be reached right now: retry later, never drop the data."""
+
+    @classmethod
+    def because(cls, what: str, exc: BaseException) -> VectorStoreUnavailable:
+        """``what`` failed with ``exc``, in one line: logs and CLI errors are read line by line."""
+        return cls(f"{what}: " + " ".join(f"{type(exc).__name__}: {exc}".split()))
 
 
 class VectorStoreMismatch(VectorStoreError):
@@ -98,72 +103,6 @@ class Hit:
     metadata: dict[str, MetadataValue]
 
 
-def parse_chroma_host(value: str) -> tuple[str, int]:
-    """Split ``STREAMWISE_CHROMA_HOST`` (``host:port``) into its parts, quoting a bad value."""
-    host, _, port = value.strip().rpartition(":")
-    if not host or any(c.isspace() or c == "/" for c in host) or not port.isdigit():
-        msg = f"STREAMWISE_CHROMA_HOST must be host:port (e.g. 127.0.0.1:8000), got {value!r}"
-        raise ValueError(msg)
-    if not 0 < int(port) < 65536:
-        msg = f"STREAMWISE_CHROMA_HOST port must be 1-65535, got {value!r}"
-        raise ValueError(msg)
-    return host, int(port)
-
-
-def connect_chroma(
-    data_dir: Path, host: str | None = None, *, timeout_s: float = 30.0
-) -> ClientAPI:
-    """Connect to Chroma: embedded under ``data_dir / "chroma"``, or the server at ``host``.
-
-    A server must answer its heartbeat within ``timeout_s`` or this raises
-    :class:`VectorStoreUnavailable` at once, so a pipeline fails at startup
-    rather than at its first write. Every later request is bounded by the same
-    timeout, because a stalled server must not hang a sink forever.
-    """
-    if importlib.util.find_spec("chromadb") is None:
-        raise ImportError(_CHROMA_MISSING)
-    import chromadb
-    from chromadb.config import Settings
-
-    # A fresh Settings per client: chromadb's HttpClient mutates the one it is given,
-    # and a PersistentClient built from that object would then talk HTTP.
-    settings = Settings(anonymized_telemetry=False)
-    if host is None:
-        path = data_dir / "chroma"
-        logger.info("chroma: embedded, data in %s", path)
-        return chromadb.PersistentClient(path=path, settings=settings)
-
-    hostname, port = parse_chroma_host(host)
-    _check_heartbeat(hostname, port, timeout_s)
-    client = chromadb.HttpClient(host=hostname, port=port, settings=settings)
-    _bound_request_time(client, timeout_s)
-    logger.info("chroma: server at %s:%d", hostname, port)
-    return client
-
-
-def _check_heartbeat(hostname: str, port: int, timeout_s: float) -> None:
-    """Fail fast: chromadb's own connect has no timeout, so an unanswering host would hang it."""
-    import httpx
-
-    url = f"http://{hostname}:{port}/api/v2/heartbeat"
-    try:
-        httpx.get(url, timeout=timeout_s).raise_for_status()
-    except httpx.HTTPError as exc:
-        msg = f"chroma at {hostname}:{port} did not answer its heartbeat: {_one_line(exc)}"
-        raise VectorStoreUnavailable(msg) from exc
-
-
-def _bound_request_time(client: ClientAPI, timeout_s: float) -> None:
-    """Put a timeout on the HTTP session (chromadb 1.5 creates it with none and has no setting)."""
-    import httpx
-
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(timeout_s)
-    else:
-        logger.warning("chroma: could not set a request timeout; a stalled server may block")
-
-
 @cache
 def _transient_errors() -> tuple[type[Exception], ...]:
     """Errors that mean "Chroma is unreachable or busy", as opposed to a bad request."""
@@ -178,12 +117,7 @@ def _unavailable_on_outage(action: str) -> Iterator[None]:
     try:
         yield
     except _transient_errors() as exc:
-        msg = f"chroma unavailable during {action}: {_one_line(exc)}"
-        raise VectorStoreUnavailable(msg) from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise VectorStoreUnavailable.because(f"chroma unavailable during {action}", exc) from exc
 
 
 def _to_chroma_metadata(metadata: Mapping[str, MetadataInput]) -> dict[str, MetadataValue]:
@@ -230,17 +164,20 @@ class VectorCollection:
     """One Chroma collection whose identity includes the embedding model and dimension.
 
     Build it with :meth:`open`. Scores are cosine similarities; ids are the
-    caller's stable ids, so every write is idempotent.
+    caller's stable ids, so every write is idempotent. ``client`` is the client it
+    was opened on (``state.chroma.reopen`` opens it again on a fresh one).
     """
 
     def __init__(
         self,
+        client: ClientAPI,
         collection: Collection,
         *,
         embedding_model_id: str,
         dimension: int,
         max_batch_size: int,
     ) -> None:
+        self.client = client
         self._collection = collection
         self.name: str = collection.name
         self.embedding_model_id = embedding_model_id
@@ -281,6 +218,7 @@ class VectorCollection:
             max_batch_size,
         )
         return cls(
+            client,
             collection,
             embedding_model_id=embedding_model_id,
             dimension=dimension,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from models import ChatModel, Embedder, SentenceTransformerEmbedder, make_chat_model
 from pipelines.common.metrics import MeteredChatModel, MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
-from state.vectors import VectorCollection, connect_chroma
+from state.chroma import connect_chroma
+from state.vectors import VectorCollection
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

@@ -17,7 +17,7 @@ from chromadb.api import ClientAPI
 
 from pipelines.devenv.broker import free_port
 from pipelines.devenv.chroma_server import ChromaServer, running_chroma
-from state.vectors import connect_chroma
+from state.chroma import connect_chroma
 
 
 def running_chroma_server(root: Path) -> AbstractContextManager[ChromaServer]:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import socket
-import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,37 +18,8 @@ from state.vectors import (
     VectorRecord,
     VectorStoreMismatch,
     VectorStoreUnavailable,
-    connect_chroma,
-    parse_chroma_host,
 )
-
-DIM = 8
-MODEL = "test-embedder-v1"
-
-
-def unit(axis: int) -> list[float]:
-    """The unit vector along ``axis``: cosine similarity between two of them is 0 or 1."""
-    return [1.0 if i == axis else 0.0 for i in range(DIM)]
-
-
-def between(axis_a: int, axis_b: int) -> list[float]:
-    """Halfway between two axes: cosine similarity 1/sqrt(2) to each."""
-    return [a + b for a, b in zip(unit(axis_a), unit(axis_b), strict=True)]
-
-
-def open_collection(
-    client: ClientAPI, name: str, model: str = MODEL, dimension: int = DIM
-) -> VectorCollection:
-    return VectorCollection.open(client, name, embedding_model_id=model, dimension=dimension)
-
-
-def chunk(doc_id: str, n: int, axis: int) -> VectorRecord:
-    return VectorRecord(
-        id=f"{doc_id}#{n}",
-        vector=unit(axis),
-        document=f"{doc_id} chunk {n}",
-        metadata={"doc_id": doc_id, "chunk": n},
-    )
+from tests.state.records import DIM, MODEL, between, chunk, open_collection, unit
 
 
 def test_query_returns_the_nearest_record_first_with_its_cosine_similarity(
@@ -264,69 +229,6 @@ def test_vectors_of_the_wrong_dimension_are_refused_before_reaching_chroma(
         vectors.query([1.0, 0.0, 0.0], k=1)
 
     assert vectors.count() == 0
-
-
-# --- connecting ---------------------------------------------------------------------------
-
-
-def test_connect_to_a_closed_port_raises_unavailable_quickly_in_one_line(
-    tmp_path: Path, closed_address: str
-) -> None:
-    started = time.monotonic()
-
-    with pytest.raises(VectorStoreUnavailable) as raised:
-        connect_chroma(tmp_path, closed_address)
-
-    assert time.monotonic() - started < 2.0
-    message = str(raised.value)
-    assert closed_address in message
-    assert "\n" not in message
-
-
-def test_connect_to_a_server_that_never_answers_times_out_as_unavailable(tmp_path: Path) -> None:
-    with socket.socket() as silent:  # accepts connections (kernel backlog), never replies
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        address = f"127.0.0.1:{silent.getsockname()[1]}"
-        started = time.monotonic()
-
-        with pytest.raises(VectorStoreUnavailable, match="heartbeat"):
-            connect_chroma(tmp_path, address, timeout_s=0.5)
-
-        assert time.monotonic() - started < 3.0
-
-
-def test_a_stalled_server_surfaces_as_unavailable_instead_of_hanging(
-    tmp_path: Path, start_chroma_server: Callable[[Path], AbstractContextManager[Any]]
-) -> None:
-    with start_chroma_server(tmp_path) as server:
-        client = connect_chroma(tmp_path, server.address, timeout_s=1.0)
-        vectors = open_collection(client, "stall")
-        os.killpg(server.process.pid, signal.SIGSTOP)
-        try:
-            started = time.monotonic()
-            with pytest.raises(VectorStoreUnavailable, match="ReadTimeout"):
-                vectors.upsert([chunk("faq", 0, axis=0)])
-            assert time.monotonic() - started < 5.0
-        finally:
-            os.killpg(server.process.pid, signal.SIGCONT)
-            client.close()
-
-
-def test_a_well_formed_chroma_host_is_split_into_host_and_port() -> None:
-    assert parse_chroma_host("chroma.internal:8000") == ("chroma.internal", 8000)
-    assert parse_chroma_host(" 127.0.0.1:9 ") == ("127.0.0.1", 9)
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["chroma", "chroma:", ":8000", "http://chroma:8000", "chroma:http", "chroma:0", "c:70000"],
-)
-def test_a_malformed_chroma_host_is_rejected_quoting_the_value(value: str) -> None:
-    with pytest.raises(ValueError, match="STREAMWISE_CHROMA_HOST") as raised:
-        parse_chroma_host(value)
-
-    assert repr(value) in str(raised.value)
 
 
 # --- fault injection: the only fakes in this file ------------------------------------------
