@@ -1,32 +1,67 @@
 """``streamwise serve``: the RAG pipeline over HTTP for web apps (request/reply on the topics).
 
 ``POST /v1/ask`` with ``{"text": ..., "customer_id"?, "min_versions"?, "timeout_s"?}``
-answers ``200`` with the answer record, ``400`` on a bad request and ``504`` when
-no answer arrived within the timeout. ``GET /healthz`` answers ``200``.
+answers ``200`` with the answer record, ``400`` on a bad request, ``413`` for a body
+over 64 KiB and ``504`` when no answer arrived within the timeout; errors are
+``{"error": reason}``, except a ``Content-Length`` over the limit, which Starlette's
+body limit answers itself (``Content Too Large``, plain text; a longer chunked body
+gets ours). ``GET /healthz`` answers ``200``. A FastAPI app on uvicorn
+(``common.http``): ``GET /openapi.json`` describes the API, and the documentation
+pages stay off because they load their scripts from a CDN (users are offline).
 """
 
 from __future__ import annotations
 
-import logging
+import importlib.metadata
 import sys
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
+from pipelines.common import http
+from pipelines.common.events import Answer
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout, InvalidQuestion
 
-logger = logging.getLogger(__name__)
-
 MAX_BODY_BYTES = 64 * 1024
 MAX_TIMEOUT_S = 120.0
+ASK_REQUEST = {
+    "type": "object",
+    "required": ["text"],
+    "properties": {
+        "text": {"type": "string", "minLength": 1},
+        "customer_id": {"type": "string", "description": "answer for this customer"},
+        "min_versions": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "answer only from an index with at least these document versions",
+        },
+        "timeout_s": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": MAX_TIMEOUT_S,
+            "default": 60.0,
+        },
+    },
+}
+"""The request body in ``/openapi.json``; ``parse_request`` does the checking."""
 
 
 class BadRequest(ValueError):
     """The request body is not a question we can ask."""
+
+
+class Error(BaseModel):
+    """Every error's body (documented in ``/openapi.json``)."""
+
+    error: str
 
 
 def parse_request(body: bytes) -> dict[str, Any]:
@@ -67,64 +102,79 @@ def parse_request(body: bytes) -> dict[str, Any]:
     }
 
 
-def make_server(router: AnswerRouter, host: str, port: int) -> ThreadingHTTPServer:
-    """An HTTP server answering through ``router`` (port 0 picks a free one)."""
+def _json(
+    payload: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(encode_json(payload), status_code, headers, media_type="application/json")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/healthz":
-                self._send(HTTPStatus.OK, {"status": "ok"})
-            elif self.path == "/v1/ask":
-                self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use POST"}, allow="POST")
-            else:
-                self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path!r}"})
 
-        def do_POST(self) -> None:
-            if self.path != "/v1/ask":
-                self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path!r}"})
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
-                return
-            try:
-                request = parse_request(self.rfile.read(length))
-                answer = router.ask(**request)
-            except (BadRequest, InvalidQuestion) as exc:
-                self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-            except AnswerTimeout as exc:
-                self._send(HTTPStatus.GATEWAY_TIMEOUT, {"error": str(exc)})
-            else:
-                self._send(HTTPStatus.OK, answer)
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors and the body limit (raised by Starlette) in our ``{"error": ...}`` form."""
+    assert isinstance(exc, HTTPException)
+    reason = {
+        404: f"no route {request.url.path!r}",
+        405: f"use {(exc.headers or {}).get('Allow', 'another method')}",
+        413: "body too large",
+    }.get(exc.status_code, exc.detail)
+    return _json({"error": reason}, exc.status_code, exc.headers)
 
-        def _send(self, status: HTTPStatus, payload: Any, allow: str | None = None) -> None:
-            body = encode_json(payload)
-            self.send_response(status)
-            if allow is not None:
-                self.send_header("Allow", allow)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.info("%s " + format, self.address_string(), *args)
+def make_app(router: AnswerRouter) -> FastAPI:
+    """The ASGI app answering through ``router``; ``serve`` runs it, tests may too."""
+    api = FastAPI(
+        title="streamwise serve",
+        summary="Ask the knowledge base; answers cite the documents and versions they used.",
+        version=importlib.metadata.version("streamwise"),
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=MAX_BODY_BYTES,
+        exception_handlers={HTTPException: _http_error},
+    )
 
-    return ThreadingHTTPServer((host, port), Handler)
+    @api.post(
+        "/v1/ask",
+        response_class=Response,
+        responses={
+            200: {"model": Answer, "description": "The answer record, as on 'answers'."},
+            400: {"model": Error, "description": "Not a question the pipeline can take."},
+            413: {"model": Error, "description": f"Body over {MAX_BODY_BYTES} bytes."},
+            504: {"model": Error, "description": "No answer within 'timeout_s'."},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ASK_REQUEST}},
+            }
+        },
+    )
+    async def ask(request: Request) -> Response:
+        try:
+            question = parse_request(await request.body())
+            answer = await run_in_threadpool(router.ask, **question)  # waits for the answer
+        except (BadRequest, InvalidQuestion) as exc:
+            return _json({"error": str(exc)}, 400)
+        except AnswerTimeout as exc:
+            return _json({"error": str(exc)}, 504)
+        return _json(answer)
+
+    @api.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return api
 
 
 def serve(settings: StreamwiseSettings, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve ``POST /v1/ask`` until interrupted."""
     router = AnswerRouter(settings)
-    server = make_server(router, host, port)
-    bound_host, bound_port = server.server_address[:2]
-    print(
-        f"streamwise serve: ready, POST http://{bound_host!s}:{bound_port}/v1/ask",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
-        server.serve_forever()
+        sock = http.bind(host, port, "POST /v1/ask")
+        bound_host, bound_port = sock.getsockname()[:2]
+        print(
+            f"streamwise serve: ready, POST http://{bound_host!s}:{bound_port}/v1/ask",
+            file=sys.stderr,
+            flush=True,
+        )
+        http.run(make_app(router), sock)
     finally:
-        server.server_close()
         router.close()

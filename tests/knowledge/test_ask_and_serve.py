@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +19,11 @@ import httpx
 import orjson
 import pytest
 
+from pipelines.common.http import serving
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.ask import ask, format_answer
 from pipelines.knowledge.replies import AnswerRouter
-from pipelines.knowledge.serve import make_server
+from pipelines.knowledge.serve import MAX_BODY_BYTES, make_app
 from tests.kafkaio import produce
 from tests.knowledge.conftest import change
 from tests.processes import create_topics
@@ -92,30 +92,34 @@ def test_ask_waits_for_an_edit_and_cites_the_new_version(running: StreamwiseSett
 
 def test_serve_answers_over_http_and_refuses_bad_requests(running: StreamwiseSettings) -> None:
     router = AnswerRouter(running)
-    server = make_server(router, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        ok = httpx.post(f"{base}/v1/ask", json={"text": "Is there a warranty on electronics?",
-                                                "min_versions": {"warranty": 1},
-                                                "timeout_s": 120}, timeout=130)  # fmt: skip
-        assert ok.status_code == 200
-        answer = orjson.loads(ok.content)
-        assert answer["status"] == "ok"
-        assert {c["doc_id"] for c in answer["citations"]} == {"warranty"}
-
-        bad = httpx.post(f"{base}/v1/ask", json={"text": ""}, timeout=10)
-        assert bad.status_code == 400
-        assert bad.json()["error"] == (
-            "invalid Question: text: String should have at least 1 character (got '')"
-        )
-        get = httpx.get(f"{base}/v1/ask", timeout=10)
-        assert (get.status_code, get.headers["allow"]) == (405, "POST")
-        versions = httpx.post(f"{base}/v1/ask", content=b'{"text": "q", "min_versions": [1]}')
-        assert versions.status_code == 400
-        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        with serving(make_app(router), "127.0.0.1", 0, what="POST /v1/ask") as port:
+            answers_over_http(f"http://127.0.0.1:{port}")
     finally:
-        server.shutdown()
-        server.server_close()
         router.close()
+
+
+def answers_over_http(base: str) -> None:
+    """What ``streamwise serve`` answers, asked as a web app asks it."""
+    ok = httpx.post(f"{base}/v1/ask", json={"text": "Is there a warranty on electronics?",
+                                            "min_versions": {"warranty": 1},
+                                            "timeout_s": 120}, timeout=130)  # fmt: skip
+    assert ok.status_code == 200
+    answer = orjson.loads(ok.content)
+    assert answer["status"] == "ok"
+    assert {c["doc_id"] for c in answer["citations"]} == {"warranty"}
+
+    bad = httpx.post(f"{base}/v1/ask", json={"text": ""}, timeout=10)
+    assert bad.status_code == 400
+    assert bad.json()["error"] == (
+        "invalid Question: text: String should have at least 1 character (got '')"
+    )
+    get = httpx.get(f"{base}/v1/ask", timeout=10)
+    assert (get.status_code, get.headers["allow"]) == (405, "POST")
+    versions = httpx.post(f"{base}/v1/ask", content=b'{"text": "q", "min_versions": [1]}')
+    assert versions.status_code == 400
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    too_large = httpx.post(f"{base}/v1/ask", content=b" " * (MAX_BODY_BYTES + 1), timeout=10)
+    assert too_large.status_code == 413
+    assert set(httpx.get(f"{base}/openapi.json").json()["paths"]) == {"/v1/ask", "/healthz"}
+    assert httpx.get(f"{base}/docs").status_code == 404  # no pages loading scripts from a CDN
