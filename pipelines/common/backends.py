@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models import ChatModel, Embedder, SentenceTransformerEmbedder, make_chat_model
-from pipelines.common.metrics import MeteredChatModel, MeteredEmbedder
+from pipelines.common.metered import MeteredChatModel, MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from state.chroma import connect_chroma
 from state.vectors import VectorCollection

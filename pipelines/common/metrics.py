@@ -6,13 +6,13 @@ from three places: that callback (messages in), librdkafka's own statistics
 them, exactly, for every output a pipeline has, sinks included) and values read
 at scrape time (dead letters, state-store size). Model and cache metrics live in
 a process-wide registry because the adapters that feed them are shared by every
-pipeline in the process (``MeteredEmbedder``, ``MeteredChatModel``,
-``record_cache_lookup``).
+pipeline in the process (the wrappers of ``metered``, ``record_cache_lookup``).
 
-``/livez`` answers 200 while the main loop keeps polling Kafka (a step stuck for
-longer than any retry budget is a hung process: restart it); ``/readyz`` answers
-200 once the main loop runs (models loaded, topics subscribed; the group assigns
-partitions moments later), and 503 again once it is stopping.
+``/metrics`` is prometheus_client's own ASGI app; ``/livez`` answers 200 while the
+main loop keeps polling Kafka (a step stuck for longer than any retry budget is a
+hung process: restart it); ``/readyz`` answers 200 once the main loop runs (models
+loaded, topics subscribed; the group assigns partitions moments later), and 503
+again once it is stopping. They run on uvicorn through ``http``.
 """
 
 from __future__ import annotations
@@ -21,19 +21,21 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_asgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from models.embeddings import Embedder
-from models.llm import ChatModel, JsonObject
+from pipelines.common import http
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ STATS_INTERVAL_MS = 5000
 LIVENESS_TIMEOUT_S = 300.0
 """Above the 240 s outage budget of ``dlq.stage``: a loop silent for longer is hung."""
 PROCESSING_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 INTERNAL_TOPIC_PREFIXES = ("changelog__", "repartition__")
 """Quix's own topics: state changelogs and repartitions are not a pipeline's output."""
 
@@ -95,43 +96,6 @@ class _CacheHitRatio(Collector):
 
 
 SHARED_REGISTRY.register(_CacheHitRatio())
-
-
-@contextlib.contextmanager
-def _model_call(model: str, operation: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    except Exception as exc:
-        MODEL_ERRORS.labels(model, operation, type(exc).__name__).inc()
-        raise
-    finally:
-        MODEL_LATENCY.labels(model, operation).observe(time.perf_counter() - started)
-
-
-class MeteredEmbedder:
-    """An ``Embedder`` that times every call and counts its errors; behaviour unchanged."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self._inner = inner
-        self.model_id = inner.model_id
-        self.dimension = inner.dimension
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        with _model_call(self.model_id, "embed"):
-            return self._inner.embed(texts)
-
-
-class MeteredChatModel:
-    """A ``ChatModel`` that times every completion and counts its errors; behaviour unchanged."""
-
-    def __init__(self, inner: ChatModel) -> None:
-        self._inner = inner
-        self.model_id = inner.model_id
-
-    def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
-        with _model_call(self.model_id, "complete_json"):
-            return self._inner.complete_json(system, user, schema)
 
 
 def directory_bytes(path: Path) -> int:
@@ -322,56 +286,61 @@ class _ScrapeTimeValues(Collector):
         yield up
 
 
-def exposition(metrics: PipelineMetrics) -> bytes:
-    """The Prometheus text format of the pipeline's and the process-wide metrics."""
-    return generate_latest(metrics.registry) + generate_latest(SHARED_REGISTRY)
+def scrape_registry(metrics: PipelineMetrics) -> CollectorRegistry:
+    """What ``/metrics`` shows: the pipeline's metrics, then the process-wide ones."""
+    both = CollectorRegistry(support_collectors_without_names=True)
+    both.register(metrics.registry)
+    both.register(SHARED_REGISTRY)
+    return both
 
 
-class _Handler(BaseHTTPRequestHandler):
-    metrics: PipelineMetrics
+class _AsgiEndpoint:
+    """An ASGI app as a route's endpoint, at exactly its path.
 
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            self._answer(HTTPStatus.OK, exposition(self.metrics), CONTENT_TYPE)
-        elif path in ("/livez", "/readyz"):
-            healthy = self.metrics.live if path == "/livez" else self.metrics.ready
-            status = HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE
-            body = b"ok\n" if healthy else b"not ready\n" if path == "/readyz" else b"stalled\n"
-            self._answer(status, body, "text/plain; charset=utf-8")
-        else:
-            self._answer(HTTPStatus.NOT_FOUND, b"try /metrics, /livez or /readyz\n", "text/plain")
+    Starlette calls a plain function endpoint with a request, and prometheus_client's
+    app is a plain function; a ``Mount`` would answer ``/metrics`` with a redirect.
+    """
 
-    def _answer(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
 
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("metrics %s", format % args)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+
+def _probe(healthy: bool, failing: str) -> PlainTextResponse:
+    return PlainTextResponse("ok\n" if healthy else failing, status_code=200 if healthy else 503)
+
+
+def endpoints(metrics: PipelineMetrics) -> Starlette:
+    """The ASGI app of ``/metrics``, ``/livez`` and ``/readyz``."""
+
+    async def livez(request: Request) -> PlainTextResponse:
+        return _probe(metrics.live, "stalled\n")
+
+    async def readyz(request: Request) -> PlainTextResponse:
+        return _probe(metrics.ready, "not ready\n")
+
+    async def not_found(request: Request, exc: Exception) -> PlainTextResponse:
+        return PlainTextResponse("try /metrics, /livez or /readyz\n", status_code=404)
+
+    exposition = _AsgiEndpoint(make_asgi_app(scrape_registry(metrics)))
+    return Starlette(
+        routes=[
+            Route("/metrics", exposition, methods=["GET"]),
+            Route("/livez", livez),
+            Route("/readyz", readyz),
+        ],
+        exception_handlers={404: not_found},
+    )
 
 
 @contextlib.contextmanager
 def serving(metrics: PipelineMetrics, host: str, port: int) -> Iterator[int]:
     """Serve ``/metrics``, ``/livez`` and ``/readyz`` in a daemon thread; yields the port.
 
-    Binding fails fast (an ``OSError`` naming the port) rather than running unobserved.
+    Binding fails fast (a ``ConnectionError`` naming the port) rather than running unobserved.
     """
-    handler = type("Handler", (_Handler,), {"metrics": metrics})
-    try:
-        server = ThreadingHTTPServer((host, port), handler)
-    except OSError as exc:
-        msg = f"cannot serve metrics on {host}:{port}: {exc.strerror}"
-        raise ConnectionError(msg) from exc
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
-    thread.start()
-    bound = int(server.server_address[1])
-    logger.info("metrics on http://%s:%s/metrics", host, bound)
-    try:
+    with http.serving(endpoints(metrics), host, port, what="metrics") as bound:
+        logger.info("metrics on http://%s:%s/metrics", host, bound)
         yield bound
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -8,12 +8,8 @@ from typing import Any
 import pytest
 
 from models.errors import ModelUnavailable
-from pipelines.common.metrics import (
-    SHARED_REGISTRY,
-    MeteredChatModel,
-    MeteredEmbedder,
-    record_cache_lookup,
-)
+from pipelines.common.metered import MeteredChatModel, MeteredEmbedder
+from pipelines.common.metrics import SHARED_REGISTRY, record_cache_lookup
 
 
 class FlakyEmbedder:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models import Embedder, LowRankAdapter, SentenceTransformerEmbedder
 from pipelines.common import backends
-from pipelines.common.metrics import MeteredEmbedder
+from pipelines.common.metered import MeteredEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.analyzers.base import Analyzer
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
