@@ -30,6 +30,7 @@ from quixstreams.kafka.exceptions import BaseKafkaException
 from quixstreams.models import Row
 
 from models.errors import ModelUnavailable
+from models.retry import Retry
 from pipelines.common.origin import split_origin
 from pipelines.common.serialization import encode_json, original_bytes
 from state.vectors import VectorStoreUnavailable
@@ -55,6 +56,19 @@ OUTAGES: tuple[type[BaseException], ...] = (
 )
 
 
+def _lower_half() -> float:
+    """A draw in [0, 0.5): with ``jitter=0.5`` a wait is half to all of its backoff, never more."""
+    return random.random() / 2
+
+
+OUTAGE_BACKOFF = Retry(base_delay_s=0.5, max_delay_s=30.0, jitter=0.5, rand=_lower_half)
+"""Waits between a stage's outage retries: 0.5 s doubling to 30 s, each shortened by up to half.
+
+Only its delays and ``sleep`` are used: how long a stage keeps retrying an outage is
+its ``outage_budget_s``, not a number of attempts.
+"""
+
+
 class StageFailed(Exception):
     """A stage gave up on a message after ``attempts`` tries; ``__cause__`` says why."""
 
@@ -70,14 +84,14 @@ def stage(
     *,
     attempts: int = 1,
     outage_budget_s: float = 240.0,
-    sleep: Callable[[float], None] = time.sleep,
+    retry: Retry = OUTAGE_BACKOFF,
 ) -> Callable[P, R]:
     """Wrap a pipeline step so its failures name the stage and follow the DLQ rules.
 
     Ordinary errors are retried up to ``attempts`` times, then raised as
-    ``StageFailed`` (dead-lettered). Outages are retried with backoff for up to
-    ``outage_budget_s`` (below Kafka's max poll interval), then re-raised as they
-    are, which stops the pipeline instead of dead-lettering a good message.
+    ``StageFailed`` (dead-lettered). Outages are retried, waiting ``retry.delay``,
+    for up to ``outage_budget_s`` (below Kafka's max poll interval), then re-raised
+    as they are, which stops the pipeline instead of dead-lettering a good message.
     """
 
     @functools.wraps(fn)
@@ -91,9 +105,9 @@ def stage(
                 outage_started = outage_started or now
                 if now - outage_started > outage_budget_s:
                     raise
-                delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * (0.5 + random.random() / 2)
+                delay = retry.delay(attempt)
                 logger.warning("stage=%s outage, retry in %.1fs: %s", name, delay, exc)
-                sleep(delay)
+                retry.sleep(delay)
             except Exception as exc:
                 attempt += 1
                 if attempt >= attempts:

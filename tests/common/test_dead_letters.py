@@ -1,9 +1,17 @@
-"""The shared dead-letter mechanism, on the real broker: poison out, good events through."""
+"""The shared dead-letter mechanism, on the real broker: poison out, good events through.
+
+An outage is not poison: a stage retries it with backoff instead (no broker needed).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
+from models.retry import Retry
 from pipelines.common.app import make_app
-from pipelines.common.dlq import stage
+from pipelines.common.dlq import OUTAGE_BACKOFF, stage
 from pipelines.common.events import Transaction
 from pipelines.common.settings import StreamwiseSettings
 from tests.fraud.transactions import txn
@@ -68,3 +76,49 @@ def test_poison_goes_to_the_dlq_with_headers_while_good_events_come_out(
         assert record.header("streamwise.source.partition") == str(source_partition)
     offsets = sorted(int(r.header("streamwise.source.offset")) for r in dead)
     assert offsets == [1, 3, 4]  # the poison's own offsets, nothing else
+
+
+# --- outages: waited out with backoff, never dead-lettered ---------------------------------
+
+
+def test_a_stage_waits_out_an_outage_and_then_returns_the_result() -> None:
+    sleeps: list[float] = []
+    calls: list[str] = []
+
+    def flaky(txn_id: str) -> str:
+        calls.append(txn_id)
+        if len(calls) < 3:
+            msg = "connection refused"
+            raise ConnectionError(msg)
+        return txn_id.upper()
+
+    score = stage("score", flaky, retry=replace(OUTAGE_BACKOFF, sleep=sleeps.append))
+
+    assert score("t1") == "T1"
+    assert calls == ["t1", "t1", "t1"]
+    assert len(sleeps) == 2
+
+
+def test_an_outage_longer_than_the_budget_is_raised_as_it_is() -> None:
+    refused = ConnectionError("connection refused")
+
+    def down() -> None:
+        raise refused
+
+    with pytest.raises(ConnectionError) as raised:
+        stage("score", down, outage_budget_s=0.0, retry=Retry(sleep=lambda _: None))()
+
+    assert raised.value is refused
+
+
+@pytest.mark.parametrize("retry_index", range(10))
+def test_outage_waits_are_half_to_all_of_a_backoff_doubling_from_half_a_second_to_30(
+    retry_index: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backoff = min(30.0, 0.5 * 2**retry_index)
+    waits = []
+    for draw in (0.0, 0.5, 1.0 - 1e-12):
+        monkeypatch.setattr("random.random", lambda draw=draw: draw)
+        waits.append(OUTAGE_BACKOFF.delay(retry_index))
+
+    assert waits == pytest.approx([backoff / 2, backoff * 3 / 4, backoff])
