@@ -1,5 +1,8 @@
 """The pipelines ``streamwise run`` knows: name -> module with ``main(settings)``, a summary,
 and the settings class of the pipeline's own environment (``FRAUD_*``, ...), if it has one.
+
+The runtime names the same pipelines for their dead-letter topics (``common/topics.py``
+``PIPELINES``) without importing this module; ``tests/test_registry.py`` keeps them equal.
 """
 
 from __future__ import annotations

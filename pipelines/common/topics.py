@@ -50,6 +50,11 @@ class TopicSpec:
 
 
 PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag")
+"""Every pipeline, each with its ``<pipeline>-dlq`` topic, created with the others at start.
+
+``pipelines/registry.py`` maps the same names to their modules; the runtime never
+imports the registry, so ``tests/test_registry.py`` keeps the two lists equal.
+"""
 
 CONTRACT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("transactions", events.Transaction, "card_id"),
