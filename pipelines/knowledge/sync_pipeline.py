@@ -28,7 +28,6 @@ from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.settings import KnowledgeSettings
 from pipelines.knowledge.sink import KnowledgeSink
 from pipelines.knowledge.sync import SyncPlan, plan_change
-from pipelines.knowledge.tokens import token_counter
 from state.documents import DocumentState
 
 COMMIT_INTERVAL_S = 0.25
@@ -83,7 +82,7 @@ def build(
     settings = papp.settings
     model = embedder or backends.embedder(settings)
     kb_index = index or KnowledgeIndex.open(settings, knowledge)
-    planner = Planner(kb_index, token_counter(settings), knowledge)
+    planner = Planner(kb_index, model.count_tokens, knowledge)
     sink = KnowledgeSink(lambda: kb_index, model)
     changes = papp.app.dataframe(papp.topic("kb-changes"))
     plans = changes.apply(stage("plan", planner.plan, attempts=2), stateful=True, metadata=True)
