@@ -20,7 +20,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from pipelines.cli import build_parser
+from pipelines.cli.parser import build_parser
 from pipelines.common.settings import KAFKA_PASSTHROUGH_PREFIX
 from pipelines.registry import PIPELINES
 

@@ -1,0 +1,90 @@
+"""The ``streamwise`` command line: one console script, the verbs of the contract.
+
+``parser.py`` declares the verbs and their flags, ``verbs.py`` runs them. This module
+is the entry point (the console script ``pipelines.cli:main``, and ``python -m
+pipelines.cli``): every verb takes its settings from flags or the environment, and
+expected failures (no broker, bad input, missing Java) become a one-line reason on
+stderr and a non-zero exit: tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from quixstreams.models.topics.exceptions import (
+    TopicConfigurationMismatch,
+    TopicNotFoundError,
+    TopicPartitionsMismatch,
+    TopicPermissionError,
+)
+
+from pipelines.cli.parser import EXIT_USAGE, build_parser
+from pipelines.cli.verbs import EXIT_FAILURE
+from pipelines.common import logs
+from pipelines.common.admin import BrokerUnreachable, TopicsUnusable
+from pipelines.common.clients import BrokerNotConfigured
+from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
+from pipelines.devenv.broker import BrokerError
+
+# Failures a user can act on: reported in one line, never as a traceback.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    BrokerError,
+    BrokerUnreachable,
+    BrokerNotConfigured,
+    TopicsUnusable,
+    ConnectionError,
+    TimeoutError,
+    FileNotFoundError,
+    KeyError,
+    ValueError,
+)
+
+# Quix's own topic errors (an internal changelog or repartition topic it could not find,
+# create or size): one line, with where to look, never a traceback.
+QUIX_TOPIC_ERRORS: tuple[type[BaseException], ...] = (
+    TopicNotFoundError,
+    TopicConfigurationMismatch,
+    TopicPartitionsMismatch,
+    TopicPermissionError,
+)
+QUIX_TOPIC_HINT = (
+    "streamwise creates its topics and Quix its internal ones at start; "
+    "'streamwise topics --check' names what is wrong with the contract topics"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``streamwise`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(StreamwiseSettings)
+    except SettingsError as exc:
+        print(f"streamwise: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        code = int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+    except SettingsError as exc:  # a pipeline's own settings (FRAUD_*, FEEDBACK_*, ...)
+        print(f"streamwise {args.verb}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `streamwise topics | head`: the reader left (before
+        _silence_stdout()  # EXPECTED_ERRORS: a broken pipe is a ConnectionError)
+        return 0
+    except EXPECTED_ERRORS as exc:
+        reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"streamwise {args.verb}: error: {reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    except QUIX_TOPIC_ERRORS as exc:
+        print(f"streamwise {args.verb}: error: {exc} ({QUIX_TOPIC_HINT})", file=sys.stderr)
+        return EXIT_FAILURE
+    return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

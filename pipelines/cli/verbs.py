@@ -1,0 +1,207 @@
+"""The verbs of ``streamwise``: one ``cmd_*`` per verb, given its parsed arguments.
+
+Each returns the exit code; an expected failure is raised (``pipelines.cli.main``
+reports it in one line). Verbs that need a broker use the configured one
+(``STREAMWISE_BROKER``) or, for ``run`` and ``demo``, start an embedded one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pipelines.common.admin import topic_states
+from pipelines.common.clients import (
+    BrokerNotConfigured,
+    client_config,
+    create_registry_topics,
+    producer_config,
+)
+from pipelines.common.settings import StreamwiseSettings, load_settings
+from pipelines.common.topic_checks import registry_mismatches
+from pipelines.common.topics import all_topics, joined_topics, spec
+from pipelines.devenv.broker import BrokerError, embedded_broker
+from pipelines.produce import produce_lines
+from pipelines.registry import check_settings, runner
+
+EXIT_FAILURE = 1
+
+
+class InputUnreadable(ValueError):
+    """A file given on the command line cannot be read (missing, a folder, no permission)."""
+
+
+def _settings() -> StreamwiseSettings:
+    return load_settings(StreamwiseSettings)
+
+
+@contextlib.contextmanager
+def _broker_for(settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]:
+    """``settings`` with a broker: the configured one, or an embedded one for this command."""
+    if settings.broker:
+        yield settings
+        return
+    with embedded_broker(settings.broker_engine, log_dir=settings.log_dir) as broker:
+        print(
+            f"streamwise: started an embedded {broker.engine} broker at {broker.address}",
+            file=sys.stderr,
+            flush=True,
+        )
+        os.environ["STREAMWISE_BROKER"] = broker.address
+        os.environ["STREAMWISE_BROKER_ENGINE"] = broker.engine
+        yield settings.model_copy(update={"broker": broker.address})
+
+
+def _require_broker(settings: StreamwiseSettings, verb: str) -> None:
+    if not settings.broker:
+        msg = (
+            f"'{verb}' needs a running broker: set STREAMWISE_BROKER "
+            "(e.g. start one with 'streamwise broker' and export the address it prints)"
+        )
+        raise BrokerNotConfigured(msg)
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    with embedded_broker(args.engine, port=args.port, log_dir=_settings().log_dir) as broker:
+        print(broker.address, flush=True)
+        print(
+            f"streamwise: {broker.engine} broker ready; export STREAMWISE_BROKER={broker.address}"
+            f"{' STREAMWISE_BROKER_ENGINE=tansu' if broker.engine == 'tansu' else ''}"
+            f"; logs in {broker.log_file}; stop with Ctrl-C",
+            file=sys.stderr,
+            flush=True,
+        )
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        while not stop.wait(1.0):
+            if not broker.alive:
+                msg = f"the broker exited unexpectedly; see {broker.log_file}"
+                raise BrokerError(msg)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    check_settings(args.pipeline)
+    main = runner(args.pipeline)
+    with _broker_for(_settings()) as settings:
+        main(settings)
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _require_broker(settings, "topics")
+    specs = all_topics(settings.topic_prefix)
+    if args.create:
+        created = create_registry_topics(settings)
+        print(f"created {len(created)} topic(s)", file=sys.stderr)
+    states = topic_states(client_config(settings), specs)
+    held = {state.spec.name: state.broker for state in states if state.broker is not None}
+    mismatches = registry_mismatches(
+        specs, held, partitions=settings.partitions, joined=joined_topics(settings.topic_prefix)
+    )
+    if not args.check:
+        print(f"{'topic':<22} {'partitions':>10} {'messages':>10}  {'cleanup':<8} retention")
+        for state in states:
+            broker = state.broker
+            partitions = str(state.partitions) if state.exists else "missing"
+            cleanup = (broker.cleanup_policy or "delete") if broker else "-"
+            retention = _retention(broker.retention_ms) if broker else "-"
+            print(
+                f"{state.spec.name:<22} {partitions:>10} {state.messages:>10}  "
+                f"{cleanup:<8} {retention}"
+            )
+    for mismatch in mismatches:
+        print(f"mismatch: {mismatch}", file=sys.stderr)
+    if args.check and not mismatches:
+        missing = sum(not state.exists for state in states)
+        print(
+            f"every topic on the broker matches the registry ({missing} not created yet)"
+            if missing
+            else "every topic matches the registry"
+        )
+    return EXIT_FAILURE if mismatches and (args.check or args.create) else 0
+
+
+def _retention(retention_ms: int | None) -> str:
+    """Retention as the broker holds it: ``forever``, whole days, or hours."""
+    if retention_ms is None:
+        return "?"
+    if retention_ms < 0:
+        return "forever"
+    days, rest = divmod(retention_ms, 86_400_000)
+    return f"{days}d" if not rest else f"{retention_ms / 3_600_000:g}h"
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _require_broker(settings, "produce")
+    topic = spec(args.topic).prefixed(settings.topic_prefix)
+    create_registry_topics(settings)
+    if args.file == "-":
+        report = produce_lines(topic, sys.stdin, producer_config(settings))
+    else:
+        try:
+            source = Path(args.file).open(encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            msg = f"cannot read {args.file}: {exc.strerror or exc}"
+            raise InputUnreadable(msg) from exc
+        with source:
+            report = produce_lines(topic, source, producer_config(settings))
+    for number, reason in report.rejected:
+        print(f"line {number}: rejected: {reason}", file=sys.stderr)
+    for number, warning in report.warnings:
+        print(f"line {number}: warning: {warning}", file=sys.stderr)
+    print(
+        f"sent {report.sent} event(s) to {topic.name}, rejected {len(report.rejected)}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE if report.rejected else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import DemoError, run_demo  # noqa: PLC0415 - only for this verb
+    from pipelines.devenv.chroma_server import ChromaServerError  # noqa: PLC0415
+
+    try:
+        with _broker_for(_settings()) as settings:
+            return run_demo(settings, seconds=args.seconds)
+    except (DemoError, ChromaServerError) as exc:
+        print(f"streamwise demo: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from pipelines.knowledge.ask import ask, format_answer  # noqa: PLC0415
+
+    settings = _settings()
+    _require_broker(settings, "ask")
+    answer = ask(
+        settings,
+        args.question,
+        customer_id=args.customer_id,
+        min_versions=dict(args.min_version) or None,
+        timeout_s=args.timeout,
+    )
+    print(format_answer(answer))
+    return 0 if answer.status == "ok" else EXIT_FAILURE
+
+
+def http_verb(module: str) -> Callable[[argparse.Namespace], int]:
+    """A verb that serves HTTP until interrupted, with ``module.serve(settings, host, port)``."""
+
+    def handler(args: argparse.Namespace) -> int:
+        settings = _settings()
+        _require_broker(settings, args.verb)
+        importlib.import_module(module).serve(settings, args.host, args.port)
+        return 0
+
+    return handler
