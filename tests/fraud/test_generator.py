@@ -7,7 +7,8 @@ from itertools import pairwise
 import pytest
 
 from pipelines.common.events import FraudAlert, Transaction
-from pipelines.fraud.generator import BURST_SIZE, GeneratedStream, generate
+from pipelines.fraud.card_life import BURST_SIZE
+from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.geo import great_circle_km
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL, TravelRule, VelocityRule, score_card
 from state.cards import CardRecord
