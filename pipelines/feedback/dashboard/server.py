@@ -47,17 +47,12 @@ def _json(payload: object) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json", headers=NO_STORE)
 
 
-def make_app(
-    settings: StreamwiseSettings, *, own_process: bool = False
-) -> tuple[Starlette, TopicReader]:
-    """The ASGI app and its (not yet started) topic reader; ``serve`` runs both.
-
-    ``own_process``: nothing else in this process uses Chroma (see ``Search``).
-    """
+def make_app(settings: StreamwiseSettings) -> tuple[Starlette, TopicReader]:
+    """The ASGI app and its (not yet started) topic reader; ``serve`` runs both."""
     feedback = load_settings(FeedbackSettings)
     view = DashboardView(feedback.window, feedback.window_grace)
     reader = TopicReader(settings, view)
-    search = Search(settings, feedback.collection, reopen=own_process)
+    search = Search(settings, feedback.collection)
 
     def summary(request: Request) -> Response:
         return _json(view.summary())
@@ -77,7 +72,7 @@ def make_app(
 def serve(settings: StreamwiseSettings, host: str, port: int) -> None:
     """Serve the dashboard on ``host:port`` until interrupted (creating missing topics first)."""
     create_registry_topics(settings)
-    app, reader = make_app(settings, own_process=True)
+    app, reader = make_app(settings)
     sock = http.bind(host, port, "the dashboard")
     reader.start()
     print(f"streamwise dashboard: http://{host}:{http.port_of(sock)}/", flush=True)
