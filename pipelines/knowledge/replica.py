@@ -1,25 +1,22 @@
 """An in-process replica of the live chunks, refreshed from Chroma by the manifest.
 
-Retrieval scores every live chunk twice, exactly (dense vectors and BM25), so the
-chunks and their vectors are held here rather than asked of Chroma per question.
-The replica works the same in both deployments: on every refresh it reads the
-manifest (one small ``get``), fetches the chunks of documents whose applied
-version changed, drops those of deleted documents, and rebuilds the exact dense
-matrix and BM25 only when something changed. Its contents are therefore exactly
-the chunk sets the manifest lists: nothing stale, nothing half-applied.
-
-Chunks are fetched from the collection reopened (``state.chroma.reopen``): the
-sync writes them from another process, and embedded Chroma does not serve that
-process's vectors to a client opened before they were written.
+Why not ask Chroma for the nearest chunks? Embedded Chroma keeps its HNSW index
+in the memory of the process that writes it: a second process (the RAG pipeline
+next to the sync) sees new records through ``get`` but not through ``query``
+until it restarts (measured with chromadb 1.5). The replica works the same in
+both deployments: on every refresh it reads the manifest (one small ``get``),
+fetches the chunks of documents whose applied version changed, drops those of
+deleted documents, and rebuilds the exact dense matrix and BM25 only when
+something changed. Its contents are therefore exactly the chunk sets the
+manifest lists: nothing stale, nothing half-applied.
 
 Memory: one float32 vector per live chunk (1.5 KiB with all-MiniLM-L6-v2).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,10 +24,7 @@ from numpy.typing import NDArray
 from models import Embedder
 from pipelines.knowledge.index import KnowledgeIndex, Manifest
 from pipelines.knowledge.retrieval import Bm25, Passage
-from state.chroma import reopen
 from state.vectors import StoredRecord
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,8 +42,7 @@ class KnowledgeReplica:
     """Live chunks and their vectors, kept equal to the manifest (thread-safe)."""
 
     def __init__(self, index: KnowledgeIndex, embedder: Embedder) -> None:
-        """``embedder``: the model of the chunks' vectors (its dimension sizes an empty replica)."""
-        self._index, self._dimension = index, embedder.dimension
+        self._index, self._embedder, self._dimension = index, embedder, embedder.dimension
         self._versions: dict[str, int] = {}
         self._chunks: dict[str, list[tuple[Passage, tuple[float, ...]]]] = {}
         self._snapshot: Snapshot | None = None
@@ -91,18 +84,22 @@ class KnowledgeReplica:
             return self._snapshot
 
     def _fetch(self, ids: list[str]) -> dict[str, StoredRecord]:
-        """Chunks with their vectors, as Chroma holds them now; none if it cannot say yet.
+        """Chunks with their vectors; re-embedded here when Chroma cannot return them.
 
-        A read of embedded Chroma that races the sync's next write can fail; the
-        documents it was for keep their previous version until the next refresh.
+        Embedded Chroma serves vectors written by another process only after a
+        restart (``get`` with embeddings fails with "Error finding id"; measured
+        with chromadb 1.5), while texts and metadata are always current. The same
+        model embeds the same text to the same vector, so re-embedding is exact
+        up to float rounding; it costs this process the embedding time.
         """
         from chromadb.errors import ChromaError  # noqa: PLC0415 - heavy, loaded with Chroma
 
         try:
-            records = reopen(self._index.chunks).get(ids=ids, with_vectors=True)
-        except ChromaError as exc:
-            logger.warning("replica: chunks not readable yet, taken at the next refresh: %s", exc)
-            return {}
+            records = self._index.chunks.get(ids=ids, with_vectors=True)
+        except ChromaError:
+            plain = self._index.chunks.get(ids=ids)
+            vectors = self._embedder.embed([r.document for r in plain])
+            records = [replace(r, vector=tuple(v)) for r, v in zip(plain, vectors, strict=True)]
         return {r.id: r for r in records}
 
     def _build(self, manifest: Manifest) -> Snapshot:
