@@ -91,6 +91,11 @@ class KnowledgeReplica:
         with chromadb 1.5), while texts and metadata are always current. The same
         model embeds the same text to the same vector, so re-embedding is exact
         up to float rounding; it costs this process the embedding time.
+
+        Not ``state.chroma.reopen`` (what the dashboard's search uses): reopening while
+        the sync writes from its own process crashed the reader with a segfault in 5 of
+        6 runs of a concurrent-write loop (chromadb 1.5.9), where ``get`` of texts on
+        the shared client never did.
         """
         from chromadb.errors import ChromaError  # noqa: PLC0415 - heavy, loaded with Chroma
 
