@@ -6,6 +6,7 @@ heading is a question becomes one document: its title is the chapter name and it
 text is the answer only. The heading is the query, and the entry is the one right
 document. Leaving the question out of the document makes the task what support
 retrieval really is: find the answer to a question worded differently from it.
+The entries reach the pipelines as ``kb-changes`` events (``change``, ``deletion``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import gzip
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 FAQ_TXT = Path("/usr/share/doc/debian/FAQ/debian-faq.en.txt.gz")
@@ -60,3 +62,36 @@ def load_faq(path: Path = FAQ_TXT) -> list[FaqEntry]:
             body.append(line)
     close()
     return entries
+
+
+def change(entry: FaqEntry, version: int, extra: str = "", *, copy: str = "") -> dict[str, object]:
+    """An upsert of ``entry``; ``copy`` makes it another document with the same text."""
+    return {
+        "doc_id": entry.doc_id + copy,
+        "version": version,
+        "op": "upsert",
+        "ts": datetime.now(UTC).isoformat(),
+        "title": entry.title,
+        "text": entry.answer + extra,
+        "source": "debian-faq 11.1",
+    }
+
+
+def with_identifiers(entry: FaqEntry, number: int) -> FaqEntry:
+    """``entry`` plus a sentence of what a bank's pages hold: dates, versions, IPs, phones."""
+    day = number % 28 + 1
+    extra = (
+        f"\n\nReviewed on {day:02d}.01.2027 (last change 2026-11-{day:02d}) "
+        f"for release 1.11.{number}.2018 and 3.2.1; mirror 192.0.2.{number % 250 + 1} answers "
+        f"from 9:00 to 17:00, help desk 0800 123 456 or +44 20 7946 {number:04d}."
+    )
+    return FaqEntry(entry.doc_id, entry.title, entry.question, entry.answer + extra)
+
+
+def deletion(doc_id: str, version: int) -> dict[str, object]:
+    return {
+        "doc_id": doc_id,
+        "version": version,
+        "op": "delete",
+        "ts": datetime.now(UTC).isoformat(),
+    }

@@ -25,10 +25,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.kb_dataset import FaqEntry, load_faq
+from bench.kb_dataset import FaqEntry, change, deletion, load_faq, with_identifiers
 from bench.results import percentile, write_section
 from models import Embedder
 from pipelines.common import backends
@@ -86,30 +85,6 @@ def pipeline_process(name: str, settings: StreamwiseSettings, log: Path) -> Iter
             process.wait()
 
 
-def change(entry: FaqEntry, version: int, extra: str = "", *, copy: str = "") -> dict[str, object]:
-    """An upsert of ``entry``; ``copy`` makes it another document with the same text."""
-    return {
-        "doc_id": entry.doc_id + copy,
-        "version": version,
-        "op": "upsert",
-        "ts": datetime.now(UTC).isoformat(),
-        "title": entry.title,
-        "text": entry.answer + extra,
-        "source": "debian-faq 11.1",
-    }
-
-
-def with_identifiers(entry: FaqEntry, number: int) -> FaqEntry:
-    """``entry`` plus a sentence of what a bank's pages hold: dates, versions, IPs, phones."""
-    day = number % 28 + 1
-    extra = (
-        f"\n\nReviewed on {day:02d}.01.2027 (last change 2026-11-{day:02d}) "
-        f"for release 1.11.{number}.2018 and 3.2.1; mirror 192.0.2.{number % 250 + 1} answers "
-        f"from 9:00 to 17:00, help desk 0800 123 456 or +44 20 7946 {number:04d}."
-    )
-    return FaqEntry(entry.doc_id, entry.title, entry.question, entry.answer + extra)
-
-
 @dataclass
 class Asked:
     """What the benchmark questions got from one corpus."""
@@ -145,15 +120,6 @@ def ask_all(router: AnswerRouter, entries: list[FaqEntry], timeout_s: float) -> 
         cited = [c.doc_id for c in answer.citations]
         asked.cited_right += bool(cited) and cited[0] == entry.doc_id
     return asked
-
-
-def deletion(doc_id: str, version: int) -> dict[str, object]:
-    return {
-        "doc_id": doc_id,
-        "version": version,
-        "op": "delete",
-        "ts": datetime.now(UTC).isoformat(),
-    }
 
 
 def produce(settings: StreamwiseSettings, changes: list[dict[str, object]]) -> None:
