@@ -1,7 +1,7 @@
 """The sentiment classifier: MiniLM tuned for sentiment, then a linear softmax head.
 
 Both parts are trained together by ``python -m bench.training.train_sentiment`` on
-public human-rated snippets (see ``labeled.py``) and ship as two small files: the
+public human-rated snippets (see ``bench/training/labeled.py``) and ship as two small files: the
 encoder's low-rank adapter (``sentiment_adapter.npz``, merged into a copy of MiniLM at
 load time) and the head (``sentiment_head.json``). The head's features are the tuned
 embedding followed by the four scores of the VADER lexicon (neg, neu, pos, compound);
