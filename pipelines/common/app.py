@@ -259,8 +259,20 @@ class PipelineApp:
         if port is None:
             self.app.run()
             return
-        with serving(self.metrics, self.settings.metrics_host, port):
+        with serving(self.metrics, self.settings.metrics_host, port) as bound:
+            self._announce_metrics_port(bound)
             self.app.run()
+
+    def _announce_metrics_port(self, port: int) -> None:
+        """Write the port metrics are served on where a health check finds it.
+
+        Replicas of a pipeline on one host network (``docker-compose --scale`` with host
+        networking) cannot share a fixed port: with ``STREAMWISE_METRICS_PORT=0`` each
+        takes a free one, and the image's health check reads it from this file.
+        """
+        run_dir = self.settings.run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / f"{self.name}.metrics-port").write_text(f"{port}\n")
 
 
 def make_app(

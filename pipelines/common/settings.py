@@ -87,9 +87,12 @@ class StreamwiseSettings(BaseSettings):
     log_format: Literal["keyvalue", "json"] = "keyvalue"
     metrics_port: int | None = Field(
         default=None,
-        ge=1,
+        ge=0,
         le=65535,
-        description="serve /metrics, /livez and /readyz on this port (unset: no endpoint)",
+        description=(
+            "serve /metrics, /livez and /readyz on this port (unset: no endpoint; 0: any free"
+            " port, written to <data dir>/run/<pipeline>.metrics-port)"
+        ),
     )
     metrics_host: str = Field(
         default="0.0.0.0",  # scraped from outside the container
@@ -105,6 +108,11 @@ class StreamwiseSettings(BaseSettings):
     def state_dir(self) -> Path:
         """RocksDB stores; never the ``state/`` package."""
         return self.data_dir / "state"
+
+    @property
+    def run_dir(self) -> Path:
+        """Files that say where a running pipeline listens (its metrics port), for health checks."""
+        return self.data_dir / "run"
 
     @property
     def log_dir(self) -> Path:

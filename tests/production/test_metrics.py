@@ -62,3 +62,30 @@ def test_a_running_pipeline_serves_health_and_counts_what_it_does(
     assert not any(
         dict(labels).get("topic", "").startswith("changelog__") for _, labels in scraped
     ), "Quix's internal topics are neither outputs nor inputs to report"
+
+
+def test_replicas_on_one_host_network_take_free_metrics_ports_and_say_which(
+    settings: StreamwiseSettings, tmp_path: Path
+) -> None:
+    """``STREAMWISE_METRICS_PORT=0``: two replicas of one pipeline on one host, as
+    ``docker-compose --scale`` with host networking runs them, each serve on a port of
+    their own and write it where the image's health check reads it."""
+    replicas = []
+    for n in range(2):
+        replica = settings.model_copy(update={"data_dir": tmp_path / f"replica-{n}"})
+        log = tmp_path / f"fraud-{n}.log"
+        replicas.append(
+            (replica, log, start_pipeline(replica, log, env={"STREAMWISE_METRICS_PORT": "0"}))
+        )
+    try:
+        ports = []
+        for replica, log, _ in replicas:
+            announced = replica.run_dir / "fraud.metrics-port"
+            wait_for(announced.exists, timeout_s=90, what=lambda: log.read_text()[-2000:])  # noqa: B023
+            port = int(announced.read_text())
+            wait_for(lambda: get(port, "/livez") == (200, "ok\n"), timeout_s=30, what="liveness")  # noqa: B023
+            ports.append(port)
+    finally:
+        codes = [stop(process) for _, _, process in replicas]
+    assert len(set(ports)) == 2, ports
+    assert codes == [0, 0]
