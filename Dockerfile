@@ -1,39 +1,47 @@
-# syntax=docker/dockerfile:1
 # One image for every streamwise service: `docker run IMAGE run fraud`, `... serve`, `... topics`.
 # The embedding model and the GGUF ship inside Python wheels, so a container needs no network
-# at run time. Build: docker build -t streamwise .
+# at run time, and the build needs none either: `make image` builds it from a base image made
+# from Debian packages (deploy/base-image.sh) and the wheels in .wheelhouse (deploy/wheelhouse.sh),
+# installed with `pip install --no-index`. Sites with a registry keep the usual base:
+#   make image BASE_IMAGE=python:3.11-slim-bookworm
+# No `# syntax=` line: fetching a Dockerfile frontend needs a registry.
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG BASE_IMAGE=streamwise-base:bookworm
 
-FROM ${PYTHON_IMAGE} AS build
-# llama-cpp-python has no wheel on PyPI: compile it, portable. The native build enables AMX,
-# which many hosts advertise but sandboxes forbid (segfault on the first decode).
-ARG CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF"
-# The CPU build of torch (PyPI's carries ~3 GB of CUDA libraries the image would never use).
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends build-essential cmake \
-    && rm -rf /var/lib/apt/lists/*
-RUN python -m venv /opt/streamwise
-ENV PATH=/opt/streamwise/bin:$PATH
-RUN pip install --no-cache-dir --upgrade pip wheel setuptools \
-    && pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" "torch==2.13.0"
+FROM ${BASE_IMAGE} AS build
+# The host's extra CA certificates (`make image` copies them into .build/; never committed):
+# TLS-intercepting proxies re-sign everything, and a build that reaches an index must trust them.
+COPY .build/ca-certificates/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null && python3 -m venv /opt/streamwise
+ENV PATH=/opt/streamwise/bin:$PATH \
+    PIP_NO_INDEX=1 \
+    PIP_FIND_LINKS=/wheels \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY .wheelhouse /wheels
 WORKDIR /src
 # Dependencies first (cached while only the code changes), then the package itself.
 COPY pyproject.toml README.md ./
-RUN mkdir -p pipelines models state && touch pipelines/__init__.py models/__init__.py state/__init__.py \
-    && CMAKE_ARGS="${CMAKE_ARGS}" pip install --no-cache-dir . \
-    && pip uninstall -y streamwise
+RUN mkdir -p pipelines models state \
+    && touch pipelines/__init__.py models/__init__.py state/__init__.py \
+    && pip install --quiet --upgrade setuptools wheel \
+    && pip install --quiet --no-build-isolation . \
+    && pip uninstall --quiet -y streamwise \
+    # triton compiles GPU kernels; torch on the CPU never imports it (691 MB).
+    && pip uninstall --quiet -y triton
 COPY pipelines pipelines
 COPY models models
 COPY state state
-RUN pip install --no-cache-dir --no-deps .
+RUN pip install --quiet --no-deps --no-build-isolation . && rm -rf /src/build
 
-FROM ${PYTHON_IMAGE} AS runtime
-# libgomp: OpenMP for llama.cpp and torch on the CPU.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 \
-    && rm -rf /var/lib/apt/lists/* \
+FROM ${BASE_IMAGE} AS runtime
+COPY --from=build /usr/local/share/ca-certificates/ /usr/local/share/ca-certificates/
+# libgomp1 (OpenMP for llama.cpp) is in the Debian-made base; python:3.11-slim lacks it.
+RUN update-ca-certificates >/dev/null \
+    && if [ ! -e /usr/lib/x86_64-linux-gnu/libgomp.so.1 ]; then \
+         apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+         && rm -rf /var/lib/apt/lists/*; \
+       fi \
     && useradd --system --uid 10001 --create-home --home-dir /home/streamwise streamwise \
     && mkdir /data && chown streamwise:streamwise /data
 COPY --from=build /opt/streamwise /opt/streamwise
@@ -49,8 +57,10 @@ WORKDIR /home/streamwise
 # container gets an anonymous one of its own, which is what replicas of one pipeline need.
 VOLUME /data
 EXPOSE 9100
-# Liveness of a pipeline (`streamwise run ...`): its main loop keeps polling Kafka.
+# Liveness of a pipeline (`streamwise run ...`): its main loop keeps polling Kafka. With
+# STREAMWISE_METRICS_PORT=0 (replicas on a host network) each pipeline takes a free port and
+# writes it to /data/run/<pipeline>.metrics-port, where this check reads it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ['STREAMWISE_METRICS_PORT'], timeout=4)"]
+    CMD ["python", "-c", "import glob, os, urllib.request; port = os.environ['STREAMWISE_METRICS_PORT']; ports = [port] if port != '0' else [open(f).read().strip() for f in glob.glob('/data/run/*.metrics-port')]; assert ports, 'no metrics port yet'; [urllib.request.urlopen(f'http://127.0.0.1:{p}/livez', timeout=4) for p in ports]"]
 ENTRYPOINT ["streamwise"]
 CMD ["--help"]
