@@ -16,7 +16,20 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 TEST_DEBS := chromium docker-compose
 BENCH_DEBS := debian-faq
 
-.PHONY: demo test lint format bench venv clean test-debs bench-debs
+.PHONY: demo test lint format bench venv clean test-debs bench-debs \
+	e2e e2e-debs docker-engine base-images wheelhouse image kafka-image ollama-image images
+
+# Containers (`make image`, `make e2e`): built with no registry, from Debian packages,
+# PyPI wheels, Maven Central jars and the Go module proxy (see deploy/).
+E2E_DEBS := docker.io docker-compose mmdebstrap
+CACHE_DIR := $(HOME)/.cache/streamwise
+BASE_IMAGE ?= streamwise-base:bookworm
+JAVA_BASE_IMAGE := streamwise-java-base:bookworm
+STREAMWISE_IMAGE ?= streamwise:latest
+KAFKA_IMAGE ?= streamwise-kafka:4.1.1
+OLLAMA_VERSION := 0.17.4
+OLLAMA_IMAGE ?= streamwise-ollama:$(OLLAMA_VERSION)
+WHEELHOUSE := .wheelhouse
 
 venv: $(STAMP)
 
@@ -34,13 +47,13 @@ demo: $(STAMP)
 	$(BIN)/streamwise demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipelines models state tests bench
-	$(BIN)/ruff format --check pipelines models state tests bench
+	$(BIN)/ruff check pipelines models state tests bench deploy
+	$(BIN)/ruff format --check pipelines models state tests bench deploy
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format pipelines models state tests bench
-	$(BIN)/ruff check --fix pipelines models state tests bench
+	$(BIN)/ruff format pipelines models state tests bench deploy
+	$(BIN)/ruff check --fix pipelines models state tests bench deploy
 
 define install_debs
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -65,6 +78,42 @@ test: lint test-debs
 
 bench: $(STAMP) bench-debs
 	$(BIN)/python -m bench
+
+e2e-debs:
+	$(call install_debs,$(E2E_DEBS))
+
+docker-engine: e2e-debs
+	deploy/dockerd.sh start
+
+base-images: docker-engine
+	deploy/base-image.sh $(BASE_IMAGE) python3,python3-venv,libgomp1,ca-certificates
+	deploy/base-image.sh $(JAVA_BASE_IMAGE) openjdk-17-jre-headless,ca-certificates
+
+wheelhouse: $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" deploy/wheelhouse.sh $(BIN)/python $(WHEELHOUSE)
+
+# The host's extra CA certificates (what update-ca-certificates reads) go into the build
+# context at build time only; .build/ is ignored by git.
+image: base-images wheelhouse
+	rm -rf .build/ca-certificates && mkdir -p .build/ca-certificates
+	cp /usr/local/share/ca-certificates/*.crt .build/ca-certificates/ 2>/dev/null || true
+	docker build --quiet --network host --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	  -t $(STREAMWISE_IMAGE) . >/dev/null
+	@echo "image $(STREAMWISE_IMAGE): $$(docker image inspect -f '{{.Size}}' $(STREAMWISE_IMAGE) | numfmt --to=iec)"
+
+kafka-image: base-images $(STAMP)
+	deploy/kafka/image.sh $(BIN)/python $(KAFKA_IMAGE)
+
+ollama-image: base-images $(STAMP)
+	deploy/ollama/image.sh $(BIN)/python $(OLLAMA_VERSION) $(OLLAMA_IMAGE) $(CACHE_DIR)
+
+images: image kafka-image ollama-image
+
+# The compose stack built and attacked here: deploy/e2e.sh starts an engine if none runs
+# (and stops it after, also on failure), builds the images, and runs deploy/e2e.py.
+e2e: e2e-debs $(STAMP)
+	STREAMWISE_IMAGE=$(STREAMWISE_IMAGE) KAFKA_IMAGE=$(KAFKA_IMAGE) OLLAMA_IMAGE=$(OLLAMA_IMAGE) \
+	  deploy/e2e.sh $(MAKE) $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .streamwise .pytest_cache .mypy_cache .ruff_cache

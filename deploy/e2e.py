@@ -1,0 +1,368 @@
+"""``make e2e``: the compose stack users run, built here and attacked through its containers.
+
+Runs ``docker-compose.yml`` with ``deploy/compose.e2e.yml`` (host networking only) on the
+images built with no registry, then checks, through the containers only, what a user
+meets: the stack turns healthy; a generated stream with ground truth sent by
+``streamwise produce`` in a container gives exactly the expected fraud alerts; feedback is
+enriched; ``serve`` answers over HTTP citing the right document, the LLM answering through
+the Ollama container; fraud scaled to three replicas loses no alert when one is SIGKILLed
+mid-stream; a stop and start of the whole stack keeps state and repeats no alert; every
+pipeline container serves its metrics. One line per check, then ``N passed, N failed``.
+
+    .venv/bin/python deploy/e2e.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipelines.fraud.generator import GeneratedStream, generate
+from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
+
+PROJECT = "streamwise-e2e"
+COMPOSE = [
+    "docker-compose",
+    "-p",
+    PROJECT,
+    "-f",
+    "docker-compose.yml",
+    "-f",
+    "deploy/compose.e2e.yml",
+]
+BROKER = "127.0.0.1:9092"
+SERVE = "http://127.0.0.1:8080"
+ONE_SHOTS = ("topics", "ollama-model")
+PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag")
+HEALTHY_TIMEOUT_S = 600.0
+REFUNDS = "Refunds are paid within 30 days of the returned item reaching our warehouse."
+OTHER_DOCS = {
+    "shipping": "Standard shipping takes 3 to 5 working days. Express shipping arrives next day.",
+    "warranty": "Electronics carry a two-year warranty. Keep the receipt as proof of purchase.",
+}
+
+
+@dataclass
+class Report:
+    """The checks run so far, printed as they finish."""
+
+    results: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def check(self, name: str, passed: bool, detail: str) -> bool:
+        self.results.append((name, passed, detail))
+        print(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}", flush=True)
+        return passed
+
+    def summary(self) -> str:
+        passed = sum(ok for _, ok, _ in self.results)
+        return f"{passed} passed, {len(self.results) - passed} failed"
+
+
+def compose(*args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [*COMPOSE, *args], check=True, text=True, capture_output=capture, stdin=subprocess.DEVNULL
+    )
+    return result.stdout if capture else ""
+
+
+def containers(service: str) -> list[str]:
+    return compose("ps", "-q", service, capture=True).split()
+
+
+def state_of(container: str) -> str:
+    """``healthy``, ``starting`` or ``unhealthy`` if it has a health check, else its state."""
+    template = "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}"
+    out = subprocess.run(
+        ["docker", "inspect", "-f", template + " {{.State.ExitCode}}", container],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    status, code = out
+    return f"exited {code}" if status == "exited" else status
+
+
+def wait_healthy(services: Iterable[str], timeout_s: float = HEALTHY_TIMEOUT_S) -> str | None:
+    """None once every service is healthy (one-shots: exited 0); else what was not."""
+    deadline = time.monotonic() + timeout_s
+    waiting: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        waiting = {}
+        for service in services:
+            wanted = "exited 0" if service in ONE_SHOTS else "healthy"
+            states = [state_of(c) for c in containers(service)] or ["missing"]
+            if any(s != wanted for s in states):
+                waiting[service] = ",".join(states)
+        if not waiting:
+            return None
+        time.sleep(5)
+    return ", ".join(f"{s}: {st}" for s, st in waiting.items())
+
+
+def produce(topic: str, events: Iterable[dict[str, Any]]) -> None:
+    """``streamwise produce TOPIC FILE`` in a container of the image, as a user runs it."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{topic}.jsonl"
+        path.write_text("".join(json.dumps(e) + "\n" for e in events))
+        path.chmod(0o644)
+        Path(folder).chmod(0o755)
+        compose(
+            "run",
+            "--rm",
+            "--no-deps",
+            "-v",
+            f"{folder}:/in:ro",
+            "topics",
+            "produce",
+            topic,
+            f"/in/{topic}.jsonl",
+        )
+
+
+def read_topic(
+    topic: str, done: Callable[[list[dict[str, Any]]], bool], timeout_s: float
+) -> list[dict[str, Any]]:
+    """Every record of ``topic`` from the start, until ``done`` or the timeout."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": BROKER,
+            "group.id": f"e2e-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and not done(records):
+            message = consumer.poll(1.0)
+            if message is not None and message.error() is None and message.value():
+                records.append(json.loads(message.value()))
+    finally:
+        consumer.close()
+    return records
+
+
+def fraud_stream(seed: int) -> GeneratedStream:
+    """Cards whose activity starts a minute from now, so profiles sent now precede it."""
+    return generate(n_cards=80, days=1, seed=seed, start=datetime.now(UTC) + timedelta(minutes=1))
+
+
+def wanted_alerts(stream: GeneratedStream) -> int:
+    return len(stream.expected) + sum(len(b) for b in stream.expected_velocity.values())
+
+
+def travel_ids(alerts: list[dict[str, Any]]) -> list[str]:
+    return [a["alert_id"] for a in alerts if a["rule"] == IMPOSSIBLE_TRAVEL]
+
+
+def send_fraud(stream: GeneratedStream, start: int = 0, end: int | None = None) -> None:
+    if start == 0:
+        produce("customers", [c.to_json_dict() for c in stream.customers])
+    produce("transactions", [t.to_json_dict() for t in stream.transactions[start:end]])
+
+
+def check_alerts(report: Report, name: str, streams: list[GeneratedStream]) -> bool:
+    expected = set().union(*(s.expected for s in streams))
+    want = sum(wanted_alerts(s) for s in streams)
+    alerts = read_topic("fraud-alerts", lambda r: len({a["alert_id"] for a in r}) >= want, 600)
+    found = set(travel_ids(alerts))
+    hits = found & expected
+    precision = len(hits) / len(found) if found else 0.0
+    recall = len(hits) / len(expected) if expected else 1.0
+    detail = (
+        f"{len(found)} impossible-travel alerts, {len(expected)} expected (precision "
+        f"{precision:.2f}, recall {recall:.2f}); {len(alerts)} records in all"
+    )
+    return report.check(name, (precision, recall) == (1.0, 1.0), detail)
+
+
+def ask(question: str, min_versions: dict[str, int]) -> dict[str, Any]:
+    body = json.dumps({"text": question, "min_versions": min_versions, "timeout_s": 120})
+    request = urllib.request.Request(
+        f"{SERVE}/v1/ask",
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=150) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
+
+
+RESTART_CARD = "card-e2e-restart"
+LONDON = (51.5074, -0.1278, "GB", "London")
+PARIS = (48.8566, 2.3522, "FR", "Paris")
+_T0 = datetime.now(UTC) + timedelta(days=2)  # after every generated transaction
+
+
+def spot(txn_id: str, place: tuple[float, float, str, str], at_s: float) -> dict[str, Any]:
+    """A card-present purchase of ``RESTART_CARD`` (no profile: no travel notice)."""
+    lat, lon, country, city = place
+    return {
+        "txn_id": txn_id,
+        "card_id": RESTART_CARD,
+        "ts": (_T0 + timedelta(seconds=at_s)).isoformat(),
+        "lat": lat,
+        "lon": lon,
+        "amount": 10.0,
+        "currency": "EUR",
+        "merchant": f"Shop in {city}",
+        "country": country,
+        "channel": "card_present",
+    }
+
+
+def metrics_of(container: str) -> str:
+    port = subprocess.run(
+        ["docker", "exec", container, "sh", "-c", "cat /data/run/*.metrics-port"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[0]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return str(response.read().decode())
+
+
+def run(report: Report) -> None:
+    services = compose("config", "--services", capture=True).split()
+    started = time.monotonic()
+    compose("up", "-d", "--no-build")
+    waiting = wait_healthy(services)
+    report.check(
+        "stack healthy",
+        waiting is None,
+        waiting or f"{len(services)} services in {time.monotonic() - started:.0f} s",
+    )
+    if waiting is not None:
+        return
+
+    first = fraud_stream(seed=101)
+    send_fraud(first)
+    check_alerts(report, "fraud alerts match the ground truth", [first])
+
+    now = datetime.now(UTC)
+    items = [
+        {
+            "feedback_id": f"e2e-{i}",
+            "ts": (now + timedelta(seconds=i)).isoformat(),
+            "source": "email",
+            "text": text,
+        }
+        for i, text in enumerate(
+            [
+                "My parcel arrived 8 days late and the box was damaged.",
+                "Lukas from support was friendly and solved my issue in minutes.",
+                "Way too expensive compared to last year.",
+            ]
+        )
+    ]
+    produce("feedback", items)
+    enriched = read_topic("feedback-enriched", lambda r: len(r) >= len(items), 300)
+    report.check(
+        "feedback enriched",
+        len(enriched) >= len(items),
+        f"{len(enriched)} of {len(items)} items, sentiments "
+        f"{sorted(e.get('sentiment', '?') for e in enriched)}",
+    )
+
+    docs = {"refunds": REFUNDS, **OTHER_DOCS}
+    produce(
+        "kb-changes",
+        [
+            {
+                "doc_id": d,
+                "version": 1,
+                "op": "upsert",
+                "title": d.title(),
+                "text": text,
+                "ts": now.isoformat(),
+            }
+            for d, text in docs.items()
+        ],
+    )
+    answer = ask("How many days until my refund is paid?", {"refunds": 1})
+    cited = [c["doc_id"] for c in answer.get("citations", [])]
+    report.check(
+        "serve answers citing the right document (LLM on the Ollama container)",
+        answer.get("status") == "ok" and cited[:1] == ["refunds"],
+        f"[{answer.get('status')}] {str(answer.get('answer'))[:80]!r} cites {cited}",
+    )
+
+    compose("up", "-d", "--no-build", "--no-recreate", "--scale", "fraud=3")
+    waiting = wait_healthy(["fraud"])
+    replicas = containers("fraud")
+    second = fraud_stream(seed=202)
+    half = len(second.transactions) // 2
+    send_fraud(second, 0, half)
+    subprocess.run(["docker", "kill", "-s", "KILL", replicas[0]], check=True, capture_output=True)
+    send_fraud(second, half)
+    check_alerts(
+        report,
+        f"fraud x{len(replicas)}, one SIGKILLed mid-stream: no alert missing",
+        [first, second],
+    )
+    compose("up", "-d", "--no-build", "--no-recreate", "--scale", "fraud=3")
+
+    # London now; Paris 40 s later after the restart: an alert only if state survived.
+    produce("transactions", [spot("e2e-restart-1", LONDON, 0)])
+    time.sleep(10)
+    compose("stop")
+    compose("start")
+    waiting = wait_healthy([s for s in services if s not in ONE_SHOTS])
+    report.check("stop and start of the whole stack", waiting is None, waiting or "healthy again")
+    produce("transactions", [spot("e2e-restart-2", PARIS, 40)])
+    alerts = read_topic("fraud-alerts", lambda r: RESTART_CARD in {a["card_id"] for a in r}, 120)
+    across = [a for a in alerts if a["card_id"] == RESTART_CARD]
+    report.check(
+        "card state survives the restart (London before, Paris 40 s after)",
+        len(across) == 1,
+        f"{len(across)} alert(s) for the pair spanning the restart",
+    )
+    ids = travel_ids([a for a in alerts if a["card_id"] != RESTART_CARD])
+    expected = first.expected | second.expected
+    report.check(
+        "no alert repeats under a new id after the restart",
+        set(ids) == expected,
+        f"{len(set(ids))} distinct travel alerts, {len(expected)} expected",
+    )
+
+    scraped = {
+        c[:12]: "streamwise_messages_in_total" in metrics_of(c)
+        for p in PIPELINES
+        for c in containers(p)
+    }
+    report.check(
+        "metrics scraped from every pipeline container",
+        all(scraped.values()),
+        f"{sum(scraped.values())} of {len(scraped)} containers",
+    )
+
+
+def main() -> int:
+    report = Report()
+    try:
+        run(report)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        report.check("e2e ran to the end", False, f"{type(exc).__name__}: {exc}")
+    print(report.summary(), flush=True)
+    return 0 if report.results and all(ok for _, ok, _ in report.results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

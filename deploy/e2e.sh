@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make e2e`: a Docker engine if none runs (stopped again at the end, also on failure),
+# the images built with no registry, then deploy/e2e.py against the compose stack.
+#   deploy/e2e.sh MAKE PYTHON
+set -euo pipefail
+make=$1
+python=$2
+compose=(docker-compose -p streamwise-e2e -f docker-compose.yml -f deploy/compose.e2e.yml)
+started_engine=0
+if ! docker info >/dev/null 2>&1; then
+  deploy/dockerd.sh start
+  started_engine=1
+fi
+finish() {
+  status=$?
+  "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+  if [ "$started_engine" = 1 ]; then deploy/dockerd.sh stop; fi
+  exit $status
+}
+trap finish EXIT
+begun=$(date +%s)
+"$make" --no-print-directory images
+echo "e2e: images ready in $(( $(date +%s) - begun )) s"
+"${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+"$python" deploy/e2e.py
+echo "e2e: $(( $(date +%s) - begun )) s in all"
