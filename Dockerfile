@@ -27,12 +27,14 @@ RUN mkdir -p pipelines models state \
     && pip install --quiet --upgrade setuptools wheel \
     && pip install --quiet --no-build-isolation . \
     && pip uninstall --quiet -y streamwise \
+    # setuptools' build/ would keep the stub packages: their copies are newer than the code's.
+    && rm -rf build *.egg-info \
     # triton compiles GPU kernels; torch on the CPU never imports it (691 MB).
     && pip uninstall --quiet -y triton
 COPY pipelines pipelines
 COPY models models
 COPY state state
-RUN pip install --quiet --no-deps --no-build-isolation . && rm -rf /src/build
+RUN pip install --quiet --no-deps --no-build-isolation . && rm -rf build *.egg-info
 
 FROM ${BASE_IMAGE} AS runtime
 COPY --from=build /usr/local/share/ca-certificates/ /usr/local/share/ca-certificates/

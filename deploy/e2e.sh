@@ -13,6 +13,11 @@ if ! docker info >/dev/null 2>&1; then
 fi
 finish() {
   status=$?
+  if [ "$status" != 0 ] && [ -f .build/compose.e2e.yml ]; then
+    docker-compose -p streamwise-e2e -f .build/compose.e2e.yml logs --no-color --tail 60 \
+      >.build/e2e-logs.txt 2>&1 || true
+    echo "e2e: the containers' last log lines are in .build/e2e-logs.txt"
+  fi
   "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
   if [ "$started_engine" = 1 ]; then deploy/dockerd.sh stop; fi
   exit $status

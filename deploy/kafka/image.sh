@@ -16,9 +16,11 @@ cp deploy/kafka/entrypoint.sh deploy/kafka/kafka-broker-api-versions.sh deploy/k
 sed "s/@SCALA@/$scala/; s/@KAFKA@/$kafka/g; s/@LOG4J@/$log4j/" deploy/kafka/pom.xml.in > "$context/pom.xml"
 echo "kafka image $tag: resolving Kafka $kafka jars from Maven Central..."
 mvn -q -B -f "$context/pom.xml" dependency:copy-dependencies \
-  -DoutputDirectory="$PWD/$context/libs" -DincludeScope=runtime
+  -DoutputDirectory="$PWD/$context/libs" -DincludeScope=runtime >.build/kafka-jars.log 2>&1 \
+  || { tail -30 .build/kafka-jars.log; exit 1; }
 rm "$context/pom.xml"
 started=$(date +%s)
-docker build --quiet --network host -t "$tag" -f deploy/kafka/Dockerfile "$context" >/dev/null
+docker build --quiet --network host -t "$tag" -f deploy/kafka/Dockerfile "$context" \
+  >.build/kafka-image.log 2>&1 || { tail -30 .build/kafka-image.log; exit 1; }
 size=$(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec)
 echo "kafka image $tag: built in $(( $(date +%s) - started )) s, $size"

@@ -20,6 +20,7 @@ cp "$gguf" "$context/"
 # Ollama reads the chat template from the GGUF itself.
 printf 'FROM ./%s\n' "$(basename "$gguf")" > "$context/Modelfile"
 started=$(date +%s)
-docker build --quiet --network host -t "$tag" -f deploy/ollama/Dockerfile "$context" >/dev/null
+docker build --quiet --network host -t "$tag" -f deploy/ollama/Dockerfile "$context" \
+  >.build/ollama-image.log 2>&1 || { tail -30 .build/ollama-image.log; exit 1; }
 size=$(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec)
 echo "ollama image $tag: built in $(( $(date +%s) - started )) s, $size"
