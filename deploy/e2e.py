@@ -237,6 +237,13 @@ def spot(txn_id: str, place: tuple[float, float, str, str], at_s: float) -> dict
     }
 
 
+def ollama_chats() -> int:
+    """Chat requests the Ollama container has answered (its request log)."""
+    (container,) = containers("ollama")
+    logs = subprocess.run(["docker", "logs", container], check=True, capture_output=True, text=True)
+    return (logs.stdout + logs.stderr).count('"/api/chat"')
+
+
 def metrics_of(container: str) -> str:
     port = subprocess.run(
         ["docker", "exec", container, "sh", "-c", "cat /data/run/*.metrics-port"],
@@ -306,12 +313,15 @@ def run(report: Report) -> None:
             for d, text in docs.items()
         ],
     )
+    chats_before = ollama_chats()
     answer = ask("How many days until my refund is paid?", {"refunds": 1})
     cited = [c["doc_id"] for c in answer.get("citations", [])]
+    chats = ollama_chats() - chats_before
     report.check(
         "serve answers citing the right document (LLM on the Ollama container)",
-        answer.get("status") == "ok" and cited[:1] == ["refunds"],
-        f"[{answer.get('status')}] {str(answer.get('answer'))[:80]!r} cites {cited}",
+        answer.get("status") == "ok" and cited[:1] == ["refunds"] and chats > 0,
+        f"[{answer.get('status')}] {str(answer.get('answer'))[:80]!r} cites {cited};"
+        f" Ollama served {chats} chat request(s) meanwhile",
     )
 
     compose("up", "-d", "--no-build", "--no-recreate", "--scale", "fraud=3")
