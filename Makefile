@@ -97,8 +97,8 @@ wheelhouse: $(STAMP)
 image: base-images wheelhouse
 	rm -rf .build/ca-certificates && mkdir -p .build/ca-certificates
 	cp /usr/local/share/ca-certificates/*.crt .build/ca-certificates/ 2>/dev/null || true
-	docker build --quiet --network host --build-arg BASE_IMAGE=$(BASE_IMAGE) \
-	  -t $(STREAMWISE_IMAGE) . >/dev/null
+	docker build --network host --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	  -t $(STREAMWISE_IMAGE) . >.build/image.log 2>&1 || { tail -30 .build/image.log; exit 1; }
 	@echo "image $(STREAMWISE_IMAGE): $$(docker image inspect -f '{{.Size}}' $(STREAMWISE_IMAGE) | numfmt --to=iec)"
 
 kafka-image: base-images $(STAMP)
