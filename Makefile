@@ -17,7 +17,8 @@ TEST_DEBS := chromium docker-compose
 BENCH_DEBS := debian-faq
 
 .PHONY: demo test lint format bench venv clean test-debs bench-debs \
-	e2e e2e-debs docker-engine base-images wheelhouse image kafka-image ollama-image images
+	e2e e2e-debs docker-engine base-images wheelhouse image kafka-image ollama-image images \
+	ollama-bin
 
 # Containers (`make image`, `make e2e`): built with no registry, from Debian packages,
 # PyPI wheels, Maven Central jars and the Go module proxy (see deploy/).
@@ -73,7 +74,11 @@ test-debs:
 bench-debs:
 	$(call install_debs,$(BENCH_DEBS))
 
-test: lint test-debs
+# The real Ollama the tests talk to, built once from its Go module (cached by version).
+ollama-bin:
+	deploy/ollama/build.sh $(OLLAMA_VERSION) $(CACHE_DIR) >/dev/null
+
+test: lint test-debs ollama-bin
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) bench-debs

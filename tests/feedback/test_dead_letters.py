@@ -1,8 +1,8 @@
 """An LLM answer that breaks the schema is retried within its budget, then dead-lettered
 with the model's raw output; good items still come out, answered by the real model.
 
-The LLM is the real SmolLM2 behind an Ollama-compatible server; the server injects one
-fault: garbage instead of JSON for the texts that mention "gibberish".
+The LLM is the real SmolLM2 served by a real Ollama; a stand-in in front of it injects one
+fault, garbage instead of JSON for the texts that mention "gibberish", and relays the rest.
 """
 
 from __future__ import annotations
@@ -11,40 +11,37 @@ from collections.abc import Iterator
 
 import pytest
 
-from models import LlamaCppChat, OllamaChat, Retry
+from models import OllamaChat, Retry
 from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.devenv.ollama_server import OllamaServer
 from pipelines.feedback.analyzers.llm import LlmAnalyzer
 from pipelines.feedback.feedback_pipeline import build
 from pipelines.feedback.settings import FeedbackSettings
 from tests.kafkaio import produce, read
-from tests.models.ollama_server import (
-    SERVED_MODEL,
-    ChatCall,
-    OllamaServer,
-    Reply,
-    answer_with,
-    chat_reply,
-)
+from tests.models.ollama_faults import ChatCall, FaultyOllama, Reply, chat_reply, forward_to
+from tests.models.real_ollama import real_ollama
+
+__all__ = ["real_ollama"]
 
 GARBAGE = 'Sure! {"sentiment": "negative", "category": '
 POISON_TEXT = "gibberish gibberish, and my email is bob@example.com"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OllamaServer]:
-    real = answer_with(LlamaCppChat(), SERVED_MODEL)
+def server(real_ollama: OllamaServer) -> Iterator[FaultyOllama]:
+    real = forward_to(real_ollama.host)
 
     def handle(call: ChatCall) -> Reply:
         user = next(m["content"] for m in call.body["messages"] if m["role"] == "user")
-        return chat_reply(SERVED_MODEL, GARBAGE) if "gibberish" in user else real(call)
+        return chat_reply(real_ollama.model, GARBAGE) if "gibberish" in user else real(call)
 
-    with OllamaServer(handle) as running:
+    with FaultyOllama(handle) as running:
         yield running
 
 
 def test_schema_breaking_answer_lands_in_the_dlq_with_raw_output(
-    settings: StreamwiseSettings, server: OllamaServer
+    settings: StreamwiseSettings, real_ollama: OllamaServer, server: FaultyOllama
 ) -> None:
     good = {
         "feedback_id": "g1",
@@ -57,13 +54,13 @@ def test_schema_breaking_answer_lands_in_the_dlq_with_raw_output(
     papp = make_app("feedback", settings)  # creates the topics, partitioned as configured
     produce(settings, "feedback", [("g1", good), ("p1", poison)])
     feedback = FeedbackSettings(llm_attempts=2)
-    chat = OllamaChat(SERVED_MODEL, server.host, retry=Retry(attempts=1))
+    chat = OllamaChat(real_ollama.model, server.host, retry=Retry(attempts=1))
     build(papp, feedback, LlmAnalyzer(chat, feedback.categories, max_key_phrases=3))
     papp.app.run(timeout=6)
 
     [enriched] = read(settings, "feedback-enriched", until=lambda r: len(r) >= 1, idle_s=1)
     assert enriched.json()["feedback_id"] == "g1"
-    assert enriched.json()["model"] == f"ollama:{SERVED_MODEL}"
+    assert enriched.json()["model"] == f"ollama:{real_ollama.model}"
     assert enriched.json()["category"] in feedback.categories
 
     [dead] = read(settings, "feedback-dlq", until=lambda r: len(r) >= 1, idle_s=1)

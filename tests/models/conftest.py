@@ -1,14 +1,14 @@
-"""Real models, loaded once per test session, and an Ollama-compatible server in front of one."""
+"""Real models, loaded once per test session, and the real Ollama serving SmolLM2."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from models.embeddings import SentenceTransformerEmbedder
 from models.llm import JsonObject, LlamaCppChat
-from tests.models.ollama_server import SERVED_MODEL, OllamaServer, answer_with
+from tests.models.real_ollama import real_ollama
+
+__all__ = ["real_ollama"]
 
 
 @pytest.fixture(scope="session")
@@ -21,13 +21,6 @@ def embedder() -> SentenceTransformerEmbedder:
 def chat() -> LlamaCppChat:
     """The default SmolLM2-135M-Instruct GGUF through llama.cpp."""
     return LlamaCppChat()
-
-
-@pytest.fixture(scope="session")
-def ollama_server(chat: LlamaCppChat) -> Iterator[OllamaServer]:
-    """An Ollama-compatible server answering with the real SmolLM2 as ``smollm2``."""
-    with OllamaServer(answer_with(chat, SERVED_MODEL)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""A local HTTP server that speaks the part of Ollama's API that ``OllamaChat`` uses.
+"""A stand-in for Ollama's chat API, for fault injection only: what a real server won't do.
 
-``POST /api/chat`` (non-streaming) is answered by a handler: either a real model
-(``answer_with``), so ``OllamaChat`` meets real model output, or a fault (garbage,
-error statuses, silence) to check how the adapter classifies it. No Ollama install needed.
+Every test that proves a feature talks to the real Ollama (``tests/models/real_ollama.py``).
+This server answers ``POST /api/chat`` (non-streaming) with a handler that injects a
+fault the real one cannot be made to produce on demand: garbage or schema-breaking
+model output, error statuses, a proxy's HTML, silence. ``forward_to`` relays to the real
+server, so a fault can come before a real answer or only for some inputs, and
+``calls`` records what the adapter sent on its way there.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from models.errors import ModelOutputInvalid
-from models.llm import ChatModel, JsonObject
+import httpx
+
+from models.llm import JsonObject
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,6 @@ class ChatCall:
 
 Handler = Callable[[ChatCall], Reply]
 
-SERVED_MODEL = "smollm2"
-"""The name the tests serve the real SmolLM2 under."""
-
 
 def chat_reply(model: str, content: str) -> Reply:
     """A successful, non-streamed chat answer shaped like Ollama's."""
@@ -55,22 +56,12 @@ def chat_reply(model: str, content: str) -> Reply:
     )
 
 
-def answer_with(chat_model: ChatModel, served_name: str) -> Handler:
-    """Serve ``chat_model`` under ``served_name``; other names get Ollama's 404."""
+def forward_to(host: str, *, timeout_s: float = 120.0) -> Handler:
+    """Relay the request to the real Ollama at ``host``; its answer goes back as it came."""
 
     def handle(call: ChatCall) -> Reply:
-        name = call.body["model"]
-        if name != served_name:
-            return Reply(404, {"error": f"model '{name}' not found"})
-        messages = {m["role"]: m["content"] for m in call.body["messages"]}
-        try:
-            answer = chat_model.complete_json(
-                messages["system"], messages["user"], call.body["format"]
-            )
-            content = json.dumps(answer)
-        except ModelOutputInvalid as exc:  # Ollama relays whatever the model wrote
-            content = exc.raw
-        return chat_reply(name, content)
+        answer = httpx.post(f"{host}/api/chat", json=call.body, timeout=timeout_s)
+        return Reply(answer.status_code, answer.text)
 
     return handle
 
@@ -99,7 +90,7 @@ def never_answers(call: ChatCall) -> Reply:
     return Reply(503, {"error": "server shutting down"})
 
 
-class OllamaServer:
+class FaultyOllama:
     """Serves ``handler`` on ``127.0.0.1`` at a free port, in a background thread.
 
     Use as a context manager; ``host`` is the URL to give ``OllamaChat`` and ``calls``
@@ -120,7 +111,7 @@ class OllamaServer:
     def host(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def __enter__(self) -> OllamaServer:
+    def __enter__(self) -> FaultyOllama:
         self._thread.start()
         return self
 

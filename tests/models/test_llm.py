@@ -1,6 +1,8 @@
-"""Chat models on real SmolLM2 output: in-process via llama.cpp and through an Ollama-style server.
+"""Chat models on real SmolLM2 output: in-process via llama.cpp and through a real Ollama.
 
-Fakes appear only to inject faults (garbage, error statuses, silence, a closed port).
+Fakes appear only to inject faults (garbage, error statuses, silence, a closed port):
+the stand-in of ``ollama_faults``, relaying to the real server where a fault precedes a
+real answer or where a test reads what the adapter sent.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ import pytest
 from models.errors import ModelConfigError, ModelOutputInvalid, ModelUnavailable
 from models.llm import JsonObject, LlamaCppChat, OllamaChat, make_chat_model
 from models.retry import Retry
-from tests.models.ollama_server import (
-    SERVED_MODEL,
-    OllamaServer,
+from pipelines.devenv.ollama_server import OllamaServer
+from tests.models.ollama_faults import (
+    FaultyOllama,
     Reply,
-    answer_with,
     chat_reply,
     constant,
+    forward_to,
     in_sequence,
     never_answers,
 )
+from tests.models.real_ollama import OLLAMA_MODEL
 
 SYSTEM = "Classify the sentiment of the customer's message. Answer in JSON."
 COMPLAINT = "The parcel arrived broken and support never replied. Awful."
@@ -129,23 +132,26 @@ def test_a_missing_gguf_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_ollama_chat_returns_the_served_models_valid_answer(
-    ollama_server: OllamaServer, chat: LlamaCppChat, sentiment_schema: JsonObject
+    real_ollama: OllamaServer, sentiment_schema: JsonObject
 ) -> None:
-    ollama = OllamaChat(SERVED_MODEL, ollama_server.host)
+    ollama = OllamaChat(real_ollama.model, real_ollama.host)
 
     answer = ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
 
     jsonschema.validate(answer, sentiment_schema)
-    assert answer == chat.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
-    assert ollama.model_id == "ollama:smollm2"
+    assert ollama.model_id == "ollama:smollm2:135m"
 
 
 def test_ollama_is_asked_for_the_schema_at_temperature_zero_without_streaming(
-    ollama_server: OllamaServer, sentiment_schema: JsonObject
+    real_ollama: OllamaServer, sentiment_schema: JsonObject
 ) -> None:
-    OllamaChat(SERVED_MODEL, ollama_server.host).complete_json(SYSTEM, "Fine.", sentiment_schema)
+    with FaultyOllama(forward_to(real_ollama.host)) as tap:
+        answer = OllamaChat(real_ollama.model, tap.host).complete_json(
+            SYSTEM, "Fine.", sentiment_schema
+        )
 
-    request = ollama_server.calls[-1]
+    jsonschema.validate(answer, sentiment_schema)
+    request = tap.calls[-1]
     assert request["format"] == sentiment_schema
     assert request["options"]["temperature"] == 0
     assert request["stream"] is False
@@ -156,12 +162,12 @@ def test_ollama_is_asked_for_the_schema_at_temperature_zero_without_streaming(
 
 
 def test_an_outage_that_clears_is_retried_to_a_real_answer(
-    chat: LlamaCppChat, sentiment_schema: JsonObject
+    real_ollama: OllamaServer, sentiment_schema: JsonObject
 ) -> None:
     retry, sleeps = no_wait()
     overloaded = constant(Reply(503, {"error": "server busy"}))
-    with OllamaServer(in_sequence(overloaded, answer_with(chat, SERVED_MODEL))) as server:
-        answer = OllamaChat(SERVED_MODEL, server.host, retry=retry).complete_json(
+    with FaultyOllama(in_sequence(overloaded, forward_to(real_ollama.host))) as server:
+        answer = OllamaChat(real_ollama.model, server.host, retry=retry).complete_json(
             SYSTEM, COMPLAINT, sentiment_schema
         )
 
@@ -173,8 +179,8 @@ def test_garbage_from_the_model_is_invalid_output_with_the_raw_text(
     sentiment_schema: JsonObject,
 ) -> None:
     retry, sleeps = no_wait()
-    with OllamaServer(constant(chat_reply(SERVED_MODEL, "sure! {sentiment: nope"))) as server:
-        ollama = OllamaChat(SERVED_MODEL, server.host, retry=retry)
+    with FaultyOllama(constant(chat_reply(OLLAMA_MODEL, "sure! {sentiment: nope"))) as server:
+        ollama = OllamaChat(OLLAMA_MODEL, server.host, retry=retry)
         with pytest.raises(ModelOutputInvalid, match="not JSON") as caught:
             ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
 
@@ -185,8 +191,8 @@ def test_garbage_from_the_model_is_invalid_output_with_the_raw_text(
 def test_json_that_breaks_the_schema_is_invalid_output_naming_the_field(
     sentiment_schema: JsonObject,
 ) -> None:
-    with OllamaServer(constant(chat_reply(SERVED_MODEL, '{"sentiment": "ecstatic"}'))) as server:
-        ollama = OllamaChat(SERVED_MODEL, server.host)
+    with FaultyOllama(constant(chat_reply(OLLAMA_MODEL, '{"sentiment": "ecstatic"}'))) as server:
+        ollama = OllamaChat(OLLAMA_MODEL, server.host)
         with pytest.raises(ModelOutputInvalid) as caught:
             ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
 
@@ -195,8 +201,8 @@ def test_json_that_breaks_the_schema_is_invalid_output_naming_the_field(
 
 
 def test_a_json_array_is_not_an_answer(sentiment_schema: JsonObject) -> None:
-    with OllamaServer(constant(chat_reply(SERVED_MODEL, '["negative"]'))) as server:
-        ollama = OllamaChat(SERVED_MODEL, server.host)
+    with FaultyOllama(constant(chat_reply(OLLAMA_MODEL, '["negative"]'))) as server:
+        ollama = OllamaChat(OLLAMA_MODEL, server.host)
         with pytest.raises(ModelOutputInvalid, match="expected a JSON object, got list"):
             ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
 
@@ -205,7 +211,7 @@ def test_a_server_that_is_down_is_unavailable_after_the_bounded_retries(
     sentiment_schema: JsonObject,
 ) -> None:
     retry, sleeps = no_wait(attempts=3)
-    ollama = OllamaChat(SERVED_MODEL, f"http://127.0.0.1:{closed_port()}", retry=retry)
+    ollama = OllamaChat(OLLAMA_MODEL, f"http://127.0.0.1:{closed_port()}", retry=retry)
 
     with pytest.raises(ModelUnavailable, match="unreachable"):
         ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
@@ -217,8 +223,8 @@ def test_a_server_that_never_answers_times_out_as_unavailable(
     sentiment_schema: JsonObject,
 ) -> None:
     retry, sleeps = no_wait(attempts=2)
-    with OllamaServer(never_answers) as server:
-        ollama = OllamaChat(SERVED_MODEL, server.host, timeout_s=0.2, retry=retry)
+    with FaultyOllama(never_answers) as server:
+        ollama = OllamaChat(OLLAMA_MODEL, server.host, timeout_s=0.2, retry=retry)
         with pytest.raises(ModelUnavailable, match=r"did not answer within 0\.2s"):
             ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
 
@@ -226,12 +232,12 @@ def test_a_server_that_never_answers_times_out_as_unavailable(
 
 
 def test_an_unknown_model_is_a_config_error_without_retries(
-    ollama_server: OllamaServer, sentiment_schema: JsonObject
+    real_ollama: OllamaServer, sentiment_schema: JsonObject
 ) -> None:
     retry, sleeps = no_wait()
 
     with pytest.raises(ModelConfigError, match="not found"):
-        OllamaChat("llama3.2", ollama_server.host, retry=retry).complete_json(
+        OllamaChat("llama3.2", real_ollama.host, retry=retry).complete_json(
             SYSTEM, COMPLAINT, sentiment_schema
         )
 
@@ -250,8 +256,8 @@ def test_an_unknown_model_is_a_config_error_without_retries(
 def test_http_errors_are_classified_by_status(
     status: int, error: type[Exception], sentiment_schema: JsonObject
 ) -> None:
-    with OllamaServer(constant(Reply(status, {"error": "nope"}))) as server:
-        ollama = OllamaChat(SERVED_MODEL, server.host, retry=Retry(attempts=1))
+    with FaultyOllama(constant(Reply(status, {"error": "nope"}))) as server:
+        ollama = OllamaChat(OLLAMA_MODEL, server.host, retry=Retry(attempts=1))
         with pytest.raises(error, match=f"HTTP {status}"):
             ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
 
@@ -259,8 +265,8 @@ def test_http_errors_are_classified_by_status(
 def test_a_response_that_is_not_ollamas_is_unavailable_not_poison(
     sentiment_schema: JsonObject,
 ) -> None:
-    with OllamaServer(constant(Reply(200, "<html>proxy says hi</html>"))) as server:
-        ollama = OllamaChat(SERVED_MODEL, server.host, retry=Retry(attempts=1))
+    with FaultyOllama(constant(Reply(200, "<html>proxy says hi</html>"))) as server:
+        ollama = OllamaChat(OLLAMA_MODEL, server.host, retry=Retry(attempts=1))
         with pytest.raises(ModelUnavailable, match="malformed response"):
             ollama.complete_json(SYSTEM, COMPLAINT, sentiment_schema)
 
