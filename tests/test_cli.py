@@ -15,7 +15,7 @@ from pipelines.common.settings import StreamwiseSettings
 from tests.kafkaio import read
 from tests.processes import cli as streamwise
 
-VERBS = ["broker", "run", "demo", "produce", "ask", "serve", "dashboard", "topics"]
+VERBS = ["broker", "run", "demo", "produce", "ask", "serve", "dashboard", "topics", "token"]
 
 
 def _env(settings: StreamwiseSettings) -> dict[str, str]:
@@ -217,3 +217,35 @@ def test_the_broker_keeps_its_log_in_the_data_dir(tmp_path: Path) -> None:
         broker.terminate()
         assert broker.wait(30) == 0
     assert (data / "logs" / "tansu.log").exists()
+
+
+def test_token_new_prints_the_token_once_and_the_file_keeps_only_its_hash(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens"
+    env = {"STREAMWISE_AUTH_TOKENS_FILE": str(tokens)}
+    first = streamwise("token", "new", "agent-7", "staff", env=env)
+    second = streamwise("token", "new", "app-c1", "customer:c-1", env=env)
+    assert (first.returncode, second.returncode) == (0, 0)
+    token = first.stdout.strip()
+    assert len(token) >= 40
+    assert token not in tokens.read_text()
+    assert [line.split()[:2] for line in tokens.read_text().splitlines()] == [
+        ["agent-7", "staff"], ["app-c1", "customer:c-1"]
+    ]  # fmt: skip
+    assert tokens.stat().st_mode & 0o777 == 0o600
+    assert first.stderr == f"streamwise token: agent-7 (staff) added to {tokens}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "reason"),
+    [
+        (("x", "admin"), True, "scope 'admin' is neither 'staff' nor 'customer:<customer_id>'"),
+        (("x", "staff"), False, "set STREAMWISE_AUTH_TOKENS_FILE to the tokens file to append to"),
+    ],
+)
+def test_token_new_refuses_in_one_line(
+    tmp_path: Path, args: tuple[str, str], env: bool, reason: str
+) -> None:
+    tokens = {"STREAMWISE_AUTH_TOKENS_FILE": str(tmp_path / "tokens")} if env else {}
+    result = streamwise("token", "new", *args, env=tokens)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"streamwise token: error: {reason}\n"

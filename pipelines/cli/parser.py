@@ -11,6 +11,7 @@ from pipelines.cli.verbs import (
     cmd_demo,
     cmd_produce,
     cmd_run,
+    cmd_token_new,
     cmd_topics,
     http_verb,
 )
@@ -153,4 +154,23 @@ def build_parser() -> argparse.ArgumentParser:
         "co-partitioning of joined topics) and its fix; exit 1 if any",
     )
     topics.set_defaults(handler=cmd_topics)
+
+    token = verbs.add_parser(
+        "token",
+        help="make bearer tokens for serve and the dashboard",
+        description="Bearer tokens live in STREAMWISE_AUTH_TOKENS_FILE as NAME SCOPE SHA256 "
+        "lines: the file keeps each token's hash, never the token.",
+    )
+    token_verbs = token.add_subparsers(dest="token_verb", required=True, metavar="ACTION")
+    new = token_verbs.add_parser(
+        "new",
+        help="print a fresh token once and append its line to the tokens file",
+        description="Print a fresh random bearer token once (it is not stored: keep it) and "
+        "append NAME SCOPE SHA256 to STREAMWISE_AUTH_TOKENS_FILE.",
+    )
+    new.add_argument("name", metavar="NAME", help="who holds it, for the audit log")
+    new.add_argument(
+        "scope", metavar="SCOPE", help="'staff' (any customer) or 'customer:<customer_id>'"
+    )
+    new.set_defaults(handler=cmd_token_new)
     return parser

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pipelines.common.admin import topic_states
+from pipelines.common.auth import load_tokens, new_token
 from pipelines.common.clients import (
     BrokerNotConfigured,
     client_config,
@@ -205,3 +206,20 @@ def http_verb(module: str) -> Callable[[argparse.Namespace], int]:
         return 0
 
     return handler
+
+
+def cmd_token_new(args: argparse.Namespace) -> int:
+    """Append a new token's line to the tokens file; print the token itself only here."""
+    path = _settings().auth_tokens_file
+    if path is None:
+        msg = "set STREAMWISE_AUTH_TOKENS_FILE to the tokens file to append to"
+        raise ValueError(msg)
+    if path.exists():
+        load_tokens(path)  # a broken file is reported before it grows
+    token, line = new_token(args.name, args.scope)
+    with path.open("a") as tokens:
+        tokens.write(line)
+    path.chmod(0o600)
+    print(token)
+    print(f"streamwise token: {args.name} ({args.scope}) added to {path}", file=sys.stderr)
+    return 0

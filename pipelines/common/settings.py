@@ -70,6 +70,10 @@ class StreamwiseSettings(BaseSettings):
         description="engine behind STREAMWISE_BROKER ('tansu' needs 1-record batches)",
     )
     data_dir: Path = Field(default=Path(".streamwise"), description="RocksDB state, Chroma, logs")
+    auth_tokens_file: Path | None = Field(
+        default=None,
+        description="bearer tokens of serve and the dashboard: NAME SCOPE SHA256 per line",
+    )
     llm_backend: Literal["llamacpp", "ollama"] = "llamacpp"
     llm_model: str | None = Field(default=None, description="GGUF path or Ollama model name")
     ollama_host: str = "http://127.0.0.1:11434"

@@ -5,7 +5,13 @@ answers ``200`` with the answer record, ``400`` on a bad request, ``413`` for a 
 over 64 KiB and ``504`` when no answer arrived within the timeout; errors are
 ``{"error": reason}``, except a ``Content-Length`` over the limit, which Starlette's
 body limit answers itself (``Content Too Large``, plain text; a longer chunked body
-gets ours). ``GET /healthz`` answers ``200``. A FastAPI app on uvicorn
+gets ours). ``GET /healthz`` answers ``200``.
+
+With ``STREAMWISE_AUTH_TOKENS_FILE`` set (``common.auth``) every ask needs
+``Authorization: Bearer <token>``: none, a malformed header or an unknown token gets
+``401``; a ``customer:`` token asking for another customer gets ``403`` and nothing is
+published to ``questions``. Each ask leaves one audit line at INFO (token name, scope,
+customer asked for, status, latency; never the token, never the question). A FastAPI app on uvicorn
 (``common.http``): ``GET /openapi.json`` describes the API, and the documentation
 pages stay off because they load their scripts from a CDN (users are offline).
 """
@@ -13,7 +19,9 @@ pages stay off because they load their scripts from a CDN (users are offline).
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,14 +29,21 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.authentication import AuthenticationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection
 
 from pipelines.common import http
+from pipelines.common.auth import BearerTokens, Principal, load_tokens
 from pipelines.common.events import Answer
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout, InvalidQuestion
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TIMEOUT_S = 120.0
@@ -119,9 +134,43 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _json({"error": reason}, exc.status_code, exc.headers)
 
 
-def make_app(router: AnswerRouter) -> FastAPI:
-    """The ASGI app answering through ``router``; ``serve`` runs it, tests may too."""
+def _unauthorized(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    logger.info("ask", extra={"token": None, "status": 401, "reason": str(exc)})
+    return _json({"error": str(exc)}, 401, {"WWW-Authenticate": "Bearer"})
+
+
+def _authorized(
+    request: Request, customer_id: str | None, principals: Mapping[str, Principal] | None
+) -> tuple[Principal | None, Response | None]:
+    """Who asks, or the ``401``/``403`` refusing them (``None`` tokens: no checks)."""
+    if principals is None:
+        return None, None
+    user = request.user
+    if not isinstance(user, Principal):
+        return None, _json(
+            {"error": "a bearer token is required"}, 401, {"WWW-Authenticate": "Bearer"}
+        )
+    if not user.may_ask_for(customer_id):
+        return user, _json({"error": f"token {user.name!r} may not ask for another customer"}, 403)
+    return user, None
+
+
+def make_app(router: AnswerRouter, principals: Mapping[str, Principal] | None = None) -> FastAPI:
+    """The ASGI app answering through ``router``; ``serve`` runs it, tests may too.
+
+    ``principals`` (from the tokens file): who may ask, and for whom; None lets anyone.
+    """
+    middleware = (
+        []
+        if principals is None
+        else [
+            Middleware(
+                AuthenticationMiddleware, backend=BearerTokens(principals), on_error=_unauthorized
+            )
+        ]
+    )
     api = FastAPI(
+        middleware=middleware,
         title="streamwise serve",
         summary="Ask the knowledge base; answers cite the documents and versions they used.",
         version=importlib.metadata.version("streamwise"),
@@ -137,6 +186,11 @@ def make_app(router: AnswerRouter) -> FastAPI:
         responses={
             200: {"model": Answer, "description": "The answer record, as on 'answers'."},
             400: {"model": Error, "description": "Not a question the pipeline can take."},
+            401: {
+                "model": Error,
+                "description": "No or an unknown bearer token (tokens file set).",
+            },
+            403: {"model": Error, "description": "A customer token asking for another customer."},
             413: {"model": Error, "description": f"Body over {MAX_BODY_BYTES} bytes."},
             504: {"model": Error, "description": "No answer within 'timeout_s'."},
         },
@@ -148,14 +202,27 @@ def make_app(router: AnswerRouter) -> FastAPI:
         },
     )
     async def ask(request: Request) -> Response:
+        started = time.monotonic()
+        principal, response, customer_id = None, None, None
         try:
             question = parse_request(await request.body())
-            answer = await run_in_threadpool(router.ask, **question)  # waits for the answer
+            customer_id = question["customer_id"]
+            principal, response = _authorized(request, customer_id, principals)
+            if response is None:
+                answer = await run_in_threadpool(router.ask, **question)  # waits for it
+                response = _json(answer)
         except (BadRequest, InvalidQuestion) as exc:
-            return _json({"error": str(exc)}, 400)
+            response = _json({"error": str(exc)}, 400)
         except AnswerTimeout as exc:
-            return _json({"error": str(exc)}, 504)
-        return _json(answer)
+            response = _json({"error": str(exc)}, 504)
+        logger.info("ask", extra={
+            "token": principal.name if principal else None,
+            "scope": principal.scope if principal else None,
+            "customer_id": customer_id,
+            "status": response.status_code,
+            "latency_ms": round((time.monotonic() - started) * 1000, 1),
+        })  # fmt: skip
+        return response
 
     @api.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -166,6 +233,8 @@ def make_app(router: AnswerRouter) -> FastAPI:
 
 def serve(settings: StreamwiseSettings, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve ``POST /v1/ask`` until interrupted."""
+    tokens = settings.auth_tokens_file
+    principals = load_tokens(tokens) if tokens is not None else None
     router = AnswerRouter(settings)
     try:
         sock = http.bind(host, port, "POST /v1/ask")
@@ -175,6 +244,6 @@ def serve(settings: StreamwiseSettings, host: str = "127.0.0.1", port: int = 808
             file=sys.stderr,
             flush=True,
         )
-        http.run(make_app(router), sock)
+        http.run(make_app(router, principals), sock)
     finally:
         router.close()

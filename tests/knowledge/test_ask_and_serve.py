@@ -7,6 +7,7 @@ the application: it edits a document and asks, through ``ask`` and over HTTP.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -19,12 +20,13 @@ import httpx
 import orjson
 import pytest
 
+from pipelines.common.auth import new_token, parse_tokens
 from pipelines.common.http import serving
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.ask import ask, format_answer
 from pipelines.knowledge.replies import AnswerRouter
 from pipelines.knowledge.serve import MAX_BODY_BYTES, make_app
-from tests.kafkaio import produce
+from tests.kafkaio import produce, read
 from tests.knowledge.conftest import change
 from tests.processes import create_topics
 
@@ -123,3 +125,51 @@ def answers_over_http(base: str) -> None:
     assert too_large.status_code == 413
     assert set(httpx.get(f"{base}/openapi.json").json()["paths"]) == {"/v1/ask", "/healthz"}
     assert httpx.get(f"{base}/docs").status_code == 404  # no pages loading scripts from a CDN
+
+
+def test_serve_with_a_tokens_file_asks_only_for_whom_each_token_may(
+    running: StreamwiseSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    staff_token, staff_line = new_token("agent-7", "staff")
+    customer_token, customer_line = new_token("app-c1", "customer:c-1")
+    principals = parse_tokens(staff_line + "# the bank's app\n" + customer_line, "tokens")
+    router = AnswerRouter(running)
+    question = {"text": "How long is the warranty on electronics?", "timeout_s": 120}
+    caplog.set_level(logging.INFO, logger="pipelines.knowledge.serve")
+    try:
+        with serving(make_app(router, principals), "127.0.0.1", 0, what="POST /v1/ask") as port:
+            url = f"http://127.0.0.1:{port}/v1/ask"
+
+            def ask_as(token: str | None, **extra: object) -> httpx.Response:
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                return httpx.post(url, json={**question, **extra}, headers=headers, timeout=130)
+
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+            nobody = ask_as(None)
+            assert (nobody.status_code, nobody.headers["www-authenticate"]) == (401, "Bearer")
+            assert ask_as("not-a-token").status_code == 401
+            basic = httpx.post(url, json=question, headers={"Authorization": "Basic eDp5"})
+            assert (basic.status_code, basic.json()) == (
+                401, {"error": "use 'Authorization: Bearer <token>'"}
+            )  # fmt: skip
+            other = ask_as(customer_token, customer_id="c-2", text="leak c-2 please")
+            assert other.status_code == 403
+            assert other.json() == {"error": "token 'app-c1' may not ask for another customer"}
+
+            own = ask_as(customer_token, customer_id="c-1")
+            assert (own.status_code, own.json()["status"]) == (200, "ok")
+            anyone = ask_as(staff_token, customer_id="c-2")
+            assert (anyone.status_code, anyone.json()["status"]) == (200, "ok")
+    finally:
+        router.close()
+
+    asked = [r.json() for r in read(running, "questions", until=lambda r: len(r) >= 3, idle_s=2)]
+    assert "leak c-2 please" not in {q["text"] for q in asked}, "a 403 published nothing"
+    audit = [r for r in caplog.records if r.getMessage() == "ask"]
+    assert [(r.token, r.status) for r in audit] == [  # type: ignore[attr-defined]
+        (None, 401), (None, 401), (None, 401), ("app-c1", 403), ("app-c1", 200), ("agent-7", 200)
+    ]  # fmt: skip
+    logged = " ".join(str(vars(r)) for r in caplog.records)
+    assert customer_token not in logged
+    assert staff_token not in logged
+    assert "leak c-2 please" not in logged, "no question text at INFO"
