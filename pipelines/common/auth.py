@@ -24,7 +24,10 @@ from starlette.authentication import (
     AuthenticationError,
     BaseUser,
 )
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, Response
 
 STAFF = "staff"
 CUSTOMER_PREFIX = "customer:"
@@ -141,3 +144,26 @@ class BearerTokens(AuthenticationBackend):
             raise AuthenticationError(msg)
         kinds = [STAFF] if principal.scope == STAFF else ["customer"]
         return AuthCredentials(kinds), principal
+
+
+def unauthorized(reason: str) -> Response:
+    """``401`` with the scheme to use, in the surfaces' ``{"error": ...}`` form."""
+    return JSONResponse({"error": reason}, 401, {"WWW-Authenticate": "Bearer"})
+
+
+def bearer_middleware(principals: Mapping[str, Principal]) -> Middleware:
+    """Starlette's authentication middleware over ``principals``; bad tokens get ``401``."""
+    return Middleware(
+        AuthenticationMiddleware,
+        backend=BearerTokens(principals),
+        on_error=lambda conn, exc: unauthorized(str(exc)),
+    )
+
+
+def staff_only(conn: HTTPConnection) -> Response | None:
+    """None for a staff token; ``401`` without a token, ``403`` for a customer's."""
+    if not isinstance(conn.user, Principal):
+        return unauthorized("a staff bearer token is required")
+    if conn.user.scope != STAFF:
+        return JSONResponse({"error": f"token {conn.user.name!r} is not staff"}, 403)
+    return None

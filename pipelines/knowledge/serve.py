@@ -37,7 +37,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 
 from pipelines.common import http
-from pipelines.common.auth import BearerTokens, Principal, load_tokens
+from pipelines.common.auth import BearerTokens, Principal, load_tokens, unauthorized
 from pipelines.common.events import Answer
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
@@ -136,7 +136,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def _unauthorized(conn: HTTPConnection, exc: AuthenticationError) -> Response:
     logger.info("ask", extra={"token": None, "status": 401, "reason": str(exc)})
-    return _json({"error": str(exc)}, 401, {"WWW-Authenticate": "Bearer"})
+    return unauthorized(str(exc))
 
 
 def _authorized(
@@ -147,9 +147,7 @@ def _authorized(
         return None, None
     user = request.user
     if not isinstance(user, Principal):
-        return None, _json(
-            {"error": "a bearer token is required"}, 401, {"WWW-Authenticate": "Bearer"}
-        )
+        return None, unauthorized("a bearer token is required")
     if not user.may_ask_for(customer_id):
         return user, _json({"error": f"token {user.name!r} may not ask for another customer"}, 403)
     return user, None

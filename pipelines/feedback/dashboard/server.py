@@ -4,12 +4,16 @@ A background consumer (``feed``) reads ``feedback-insights``, ``feedback-alerts`
 ``feedback-enriched`` from the beginning into a ``DashboardView``; the page polls
 ``/api/summary`` every few seconds and draws it. ``/api/search?q=`` embeds the query
 (PII masked first) and asks the feedback collection for its nearest items (``search``).
-No private copy: the topics and Chroma are the only sources. A Starlette app on uvicorn
-(``common.http``); nothing it answers may be cached, the figures move.
+No private copy: the topics and Chroma are the only sources. With
+``STREAMWISE_AUTH_TOKENS_FILE`` set, ``/api/*`` answers only staff tokens (``401``
+without one, ``403`` for a customer's); the page itself holds no data and stays open.
+A Starlette app on uvicorn (``common.http``); nothing it answers may be cached, the
+figures move.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
@@ -19,6 +23,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from pipelines.common import http
+from pipelines.common.auth import Principal, bearer_middleware, load_tokens, staff_only
 from pipelines.common.clients import create_registry_topics
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.common.text.pii import mask_pii
@@ -47,17 +52,27 @@ def _json(payload: object) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json", headers=NO_STORE)
 
 
-def make_app(settings: StreamwiseSettings) -> tuple[Starlette, TopicReader]:
-    """The ASGI app and its (not yet started) topic reader; ``serve`` runs both."""
+def make_app(
+    settings: StreamwiseSettings, principals: Mapping[str, Principal] | None = None
+) -> tuple[Starlette, TopicReader]:
+    """The ASGI app and its (not yet started) topic reader; ``serve`` runs both.
+
+    ``principals`` (from the tokens file): the API answers only staff; None: anyone.
+    """
     feedback = load_settings(FeedbackSettings)
     view = DashboardView(feedback.window, feedback.window_grace)
     reader = TopicReader(settings, view)
     search = Search(settings, feedback.collection)
 
+    def refused(request: Request) -> Response | None:
+        return None if principals is None else staff_only(request)
+
     def summary(request: Request) -> Response:
-        return _json(view.summary())
+        return refused(request) or _json(view.summary())
 
     def find(request: Request) -> Response:  # sync: embedding runs on a worker thread
+        if (refusal := refused(request)) is not None:
+            return refusal
         query = request.query_params.get("q", "").strip()
         return _json({"query": mask_pii(query), "hits": search(query) if query else []})
 
@@ -66,13 +81,16 @@ def make_app(settings: StreamwiseSettings) -> tuple[Starlette, TopicReader]:
 
     routes = [_asset(path, name, content_type) for path, (name, content_type) in ASSETS.items()]
     routes += [Route("/api/summary", summary), Route("/api/search", find)]
-    return Starlette(routes=routes, exception_handlers={404: not_found}), reader
+    middleware = [] if principals is None else [bearer_middleware(principals)]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})
+    return app, reader
 
 
 def serve(settings: StreamwiseSettings, host: str, port: int) -> None:
     """Serve the dashboard on ``host:port`` until interrupted (creating missing topics first)."""
     create_registry_topics(settings)
-    app, reader = make_app(settings)
+    tokens = settings.auth_tokens_file
+    app, reader = make_app(settings, load_tokens(tokens) if tokens is not None else None)
     sock = http.bind(host, port, "the dashboard")
     reader.start()
     print(f"streamwise dashboard: http://{host}:{http.port_of(sock)}/", flush=True)

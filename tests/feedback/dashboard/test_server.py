@@ -14,14 +14,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pipelines.common import backends
 from pipelines.common.admin import ensure_topics
+from pipelines.common.auth import new_token, parse_tokens
 from pipelines.common.clients import client_config
 from pipelines.common.events import EnrichedFeedback
+from pipelines.common.http import serving
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
+from pipelines.feedback.dashboard.server import make_app
 from pipelines.feedback.enrich import Enriched
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import to_record
@@ -211,3 +215,34 @@ def test_a_small_file_shows_its_items_in_the_open_window_not_count_0(
         "Open window 10:02\u201310:03, provisional: 5 items so far (2 positive, 1 neutral, "
         "2 negative); it closes when an item stamped 10:05 or later arrives."
     ) in dom
+
+
+def test_with_a_tokens_file_the_api_answers_only_staff_and_the_page_sends_the_token(
+    settings: StreamwiseSettings,
+) -> None:
+    ensure_topics(client_config(settings), all_topics(settings.topic_prefix), partitions=2)
+    staff, staff_line = new_token("analyst", "staff")
+    customer, customer_line = new_token("app-c1", "customer:c-1")
+    app, reader = make_app(settings, parse_tokens(staff_line + customer_line, "tokens"))
+    reader.start()
+    try:
+        with serving(app, "127.0.0.1", 0, what="the dashboard") as port:
+            base = f"http://127.0.0.1:{port}"
+
+            def status(path: str, token: str | None = None) -> int:
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                return httpx.get(base + path, headers=headers, timeout=30).status_code
+
+            assert status("/") == 200, "the page holds no data"
+            assert status("/api/summary") == 401
+            assert status("/api/summary", "not-a-token") == 401
+            assert status("/api/summary", customer) == 403
+            assert status("/api/search?q=", customer) == 403
+            assert status("/api/summary", staff) == 200
+            assert status("/api/search?q=", staff) == 200
+
+            assert 'data-loaded="true"' in dump_dom(f"{base}/#token={staff}")
+            assert "needs a staff token" in dump_dom(f"{base}/")
+    finally:
+        reader.stop()
+        reader.join(timeout=5)

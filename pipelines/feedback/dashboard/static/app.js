@@ -135,17 +135,39 @@ function render(summary) {
   items("latest", summary.latest, "no feedback yet");
 }
 
+// With a tokens file the API needs a staff token: open the page as /#token=<token>. The
+// fragment never reaches the server or its logs; the token stays in this tab's storage.
+const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromFragment) {
+  sessionStorage.setItem("streamwise-token", fromFragment);
+  history.replaceState(null, "", location.pathname);
+}
+const token = sessionStorage.getItem("streamwise-token");
+const authorization = token ? { Authorization: `Bearer ${token}` } : {};
+
+async function api(path) {
+  const response = await fetch(path, { cache: "no-store", headers: authorization });
+  if (response.status === 401 || response.status === 403) {
+    const live = document.getElementById("live");
+    live.className = "live stale";
+    live.textContent = "needs a staff token: open /#token=<token>";
+    throw new Error((await response.json()).error);
+  }
+  return response.json();
+}
+
 async function refresh() {
   const live = document.getElementById("live");
   try {
-    const response = await fetch("/api/summary", { cache: "no-store" });
-    render(await response.json());
+    render(await api("/api/summary"));
     live.className = "live";
     live.textContent = "live";
     document.body.dataset.loaded = "true";
   } catch (err) {
-    live.className = "live stale";
-    live.textContent = "reconnecting";
+    if (!live.textContent.startsWith("needs")) {
+      live.className = "live stale";
+      live.textContent = "reconnecting";
+    }
   }
 }
 
@@ -153,8 +175,7 @@ document.getElementById("search-form").addEventListener("submit", async (event) 
   event.preventDefault();
   const q = document.getElementById("search-query").value.trim();
   if (!q) return;
-  const response = await fetch(`/api/search?q=${encodeURIComponent(q)}`);
-  const result = await response.json();
+  const result = await api(`/api/search?q=${encodeURIComponent(q)}`);
   items("search-results", result.hits, "no similar feedback");
 });
 
