@@ -15,10 +15,12 @@ pipeline container serves its metrics. One line per check, then ``N passed, N fa
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
@@ -32,12 +34,15 @@ from confluent_kafka import Consumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipelines.common.auth import new_token
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 
 PROJECT = "streamwise-e2e"
 FILES = ["-f", "docker-compose.yml", "-f", "deploy/compose.e2e.yml"]
 RENDERED = Path(".build/compose.e2e.yml")
+TOKENS = Path(".build/e2e-tokens")
+DASHBOARD = "http://127.0.0.1:8050"
 COMPOSE = ["docker-compose", "-p", PROJECT, "-f", str(RENDERED)]
 BROKER = "127.0.0.1:9092"
 SERVE = "http://127.0.0.1:8080"
@@ -72,6 +77,17 @@ def compose(*args: str, capture: bool = False) -> str:
         [*COMPOSE, *args], check=True, text=True, capture_output=capture, stdin=subprocess.DEVNULL
     )
     return result.stdout if capture else ""
+
+
+def make_tokens() -> str:
+    """A tokens file for serve and the dashboard (they refuse 0.0.0.0 without one); the
+    staff token it admits."""
+    token, line = new_token("e2e-staff", "staff")
+    TOKENS.parent.mkdir(exist_ok=True)
+    TOKENS.write_text(line)
+    TOKENS.chmod(0o644)
+    os.environ["STREAMWISE_TOKENS"] = str(TOKENS.resolve())
+    return token
 
 
 def render() -> None:
@@ -201,13 +217,22 @@ def check_alerts(report: Report, name: str, streams: list[GeneratedStream]) -> b
     return report.check(name, (precision, recall) == (1.0, 1.0), detail)
 
 
-def ask(question: str, min_versions: dict[str, int]) -> dict[str, Any]:
+def get_status(url: str, token: str | None) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def ask(question: str, min_versions: dict[str, int], token: str) -> dict[str, Any]:
     body = json.dumps({"text": question, "min_versions": min_versions, "timeout_s": 120})
     request = urllib.request.Request(
         f"{SERVE}/v1/ask",
         data=body.encode(),
         method="POST",
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=150) as response:
         answer: dict[str, Any] = json.loads(response.read())
@@ -255,7 +280,47 @@ def metrics_of(container: str) -> str:
         return str(response.read().decode())
 
 
+def check_http(report: Report, staff: str, now: datetime) -> None:
+    """serve answers over HTTP through the Ollama container; the dashboard wants staff."""
+    docs = {"refunds": REFUNDS, **OTHER_DOCS}
+    produce(
+        "kb-changes",
+        [
+            {
+                "doc_id": d,
+                "version": 1,
+                "op": "upsert",
+                "title": d.title(),
+                "text": text,
+                "ts": now.isoformat(),
+            }
+            for d, text in docs.items()
+        ],
+    )
+    chats_before = ollama_chats()
+    answer = ask("How many days until my refund is paid?", {"refunds": 1}, staff)
+    cited = [c["doc_id"] for c in answer.get("citations", [])]
+    chats = ollama_chats() - chats_before
+    report.check(
+        "serve answers citing the right document (LLM on the Ollama container)",
+        answer.get("status") == "ok" and cited[:1] == ["refunds"] and chats > 0,
+        f"[{answer.get('status')}] {str(answer.get('answer'))[:80]!r} cites {cited};"
+        f" Ollama served {chats} chat request(s) meanwhile",
+    )
+
+    statuses = (
+        get_status(f"{DASHBOARD}/api/summary", None),
+        get_status(f"{DASHBOARD}/api/summary", staff),
+    )
+    report.check(
+        "the dashboard wants a staff token (401 without, 200 with)",
+        statuses == (401, 200),
+        f"/api/summary {statuses[0]} without, {statuses[1]} with a staff token",
+    )
+
+
 def run(report: Report) -> None:
+    staff = make_tokens()
     render()
     services = compose("config", "--services", capture=True).split()
     started = time.monotonic()
@@ -298,31 +363,7 @@ def run(report: Report) -> None:
         f"{sorted(e.get('sentiment', '?') for e in enriched)}",
     )
 
-    docs = {"refunds": REFUNDS, **OTHER_DOCS}
-    produce(
-        "kb-changes",
-        [
-            {
-                "doc_id": d,
-                "version": 1,
-                "op": "upsert",
-                "title": d.title(),
-                "text": text,
-                "ts": now.isoformat(),
-            }
-            for d, text in docs.items()
-        ],
-    )
-    chats_before = ollama_chats()
-    answer = ask("How many days until my refund is paid?", {"refunds": 1})
-    cited = [c["doc_id"] for c in answer.get("citations", [])]
-    chats = ollama_chats() - chats_before
-    report.check(
-        "serve answers citing the right document (LLM on the Ollama container)",
-        answer.get("status") == "ok" and cited[:1] == ["refunds"] and chats > 0,
-        f"[{answer.get('status')}] {str(answer.get('answer'))[:80]!r} cites {cited};"
-        f" Ollama served {chats} chat request(s) meanwhile",
-    )
+    check_http(report, staff, now)
 
     compose("up", "-d", "--no-build", "--no-recreate", "--scale", "fraud=3")
     waiting = wait_healthy(["fraud"])

@@ -231,7 +231,6 @@ def test_token_new_prints_the_token_once_and_the_file_keeps_only_its_hash(tmp_pa
     assert [line.split()[:2] for line in tokens.read_text().splitlines()] == [
         ["agent-7", "staff"], ["app-c1", "customer:c-1"]
     ]  # fmt: skip
-    assert tokens.stat().st_mode & 0o777 == 0o600
     assert first.stderr == f"streamwise token: agent-7 (staff) added to {tokens}\n"
 
 
@@ -249,3 +248,18 @@ def test_token_new_refuses_in_one_line(
     result = streamwise("token", "new", *args, env=tokens)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"streamwise token: error: {reason}\n"
+
+
+@pytest.mark.parametrize("verb", ["serve", "dashboard"])
+def test_without_tokens_an_http_verb_listens_on_loopback_only(verb: str) -> None:
+    refused = streamwise(verb, "--host", "0.0.0.0", "--port", "0")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"streamwise {verb}: error: refusing to listen on 0.0.0.0 without "
+        "STREAMWISE_AUTH_TOKENS_FILE: anyone who reaches it could ask for any customer; "
+        "make tokens with 'streamwise token new' or pass --insecure-no-auth\n"
+    )
+    allowed = streamwise(verb, "--host", "0.0.0.0", "--insecure-no-auth", timeout_s=30,
+                         env={"STREAMWISE_BROKER": "127.0.0.1:1"})  # fmt: skip
+    assert "refusing to listen" not in allowed.stderr
+    assert "with no authentication (--insecure-no-auth)" in allowed.stderr

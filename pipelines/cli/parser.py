@@ -41,6 +41,12 @@ def _min_version(text: str) -> tuple[str, int]:
 def _listen_args(parser: argparse.ArgumentParser, port: int) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=port, help=f"listen port (default {port})")
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow a non-loopback --host without STREAMWISE_AUTH_TOKENS_FILE (anyone who "
+        "reaches it may ask for any customer)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pipelines.common.admin import topic_states
-from pipelines.common.auth import load_tokens, new_token
+from pipelines.common.auth import is_loopback, load_tokens, new_token
 from pipelines.common.clients import (
     BrokerNotConfigured,
     client_config,
@@ -37,6 +38,9 @@ EXIT_FAILURE = 1
 
 class InputUnreadable(ValueError):
     """A file given on the command line cannot be read (missing, a folder, no permission)."""
+
+
+logger = logging.getLogger(__name__)
 
 
 def _settings() -> StreamwiseSettings:
@@ -196,11 +200,29 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0 if answer.status == "ok" else EXIT_FAILURE
 
 
+def _check_exposure(settings: StreamwiseSettings, verb: str, host: str, *, insecure: bool) -> None:
+    """Without tokens an HTTP surface answers anyone, so it listens on loopback only.
+
+    ``--insecure-no-auth`` lifts that, and the log says so: the choice stays visible.
+    """
+    if settings.auth_tokens_file is not None or is_loopback(host):
+        return
+    if not insecure:
+        msg = (
+            f"refusing to listen on {host} without STREAMWISE_AUTH_TOKENS_FILE: anyone who "
+            "reaches it could ask for any customer; make tokens with 'streamwise token new' "
+            "or pass --insecure-no-auth"
+        )
+        raise ValueError(msg)
+    logger.warning("%s listens on %s with no authentication (--insecure-no-auth)", verb, host)
+
+
 def http_verb(module: str) -> Callable[[argparse.Namespace], int]:
     """A verb that serves HTTP until interrupted, with ``module.serve(settings, host, port)``."""
 
     def handler(args: argparse.Namespace) -> int:
         settings = _settings()
+        _check_exposure(settings, args.verb, args.host, insecure=args.insecure_no_auth)
         _require_broker(settings, args.verb)
         importlib.import_module(module).serve(settings, args.host, args.port)
         return 0
@@ -217,9 +239,8 @@ def cmd_token_new(args: argparse.Namespace) -> int:
     if path.exists():
         load_tokens(path)  # a broken file is reported before it grows
     token, line = new_token(args.name, args.scope)
-    with path.open("a") as tokens:
+    with path.open("a") as tokens:  # hashes only: the services' users may read it
         tokens.write(line)
-    path.chmod(0o600)
     print(token)
     print(f"streamwise token: {args.name} ({args.scope}) added to {path}", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ turns an ``Authorization: Bearer`` header into the token's ``Principal``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from collections.abc import Mapping
@@ -62,6 +63,16 @@ class Principal(BaseUser):
     @property
     def display_name(self) -> str:
         return self.name
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (``127.0.0.1``, ``::1``, ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def digest(token: str) -> str:
