@@ -74,6 +74,9 @@ class StreamwiseSettings(BaseSettings):
         default=None,
         description="bearer tokens of serve and the dashboard: NAME SCOPE SHA256 per line",
     )
+    serve_rate: int = Field(
+        default=120, ge=1, description="asks per minute per token (or address) on serve; then 429"
+    )
     llm_backend: Literal["llamacpp", "ollama"] = "llamacpp"
     llm_model: str | None = Field(default=None, description="GGUF path or Ollama model name")
     ollama_host: str = "http://127.0.0.1:11434"

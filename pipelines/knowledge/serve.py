@@ -39,6 +39,7 @@ from starlette.requests import HTTPConnection
 from pipelines.common import http
 from pipelines.common.auth import BearerTokens, Principal, load_tokens, unauthorized
 from pipelines.common.events import Answer
+from pipelines.common.rate import RateLimiter
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout, InvalidQuestion
@@ -153,10 +154,45 @@ def _authorized(
     return user, None
 
 
-def make_app(router: AnswerRouter, principals: Mapping[str, Principal] | None = None) -> FastAPI:
+def _over_rate(request: Request, rate: RateLimiter | None) -> Response | None:
+    """``429`` once the caller (its token, else its address) is past the rate."""
+    if rate is None:
+        return None
+    user = request.scope.get("user")
+    caller = user.name if isinstance(user, Principal) else (request.client or ("?",))[0]
+    wait_s = rate.retry_after(caller)
+    if wait_s is None:
+        return None
+    return _json({"error": f"over the rate of asks; retry in {wait_s} s"}, 429,
+                 {"Retry-After": str(wait_s)})  # fmt: skip
+
+
+def _audit(
+    request: Request,
+    principal: Principal | None,
+    customer_id: str | None,
+    response: Response | None,
+    started: float,
+) -> None:
+    """One line per ask: who, for whom, how it ended; never the token, never the question."""
+    logger.info("ask", extra={
+        "token": principal.name if principal else None,
+        "scope": principal.scope if principal else None,
+        "customer_id": customer_id,
+        "status": response.status_code if response is not None else 500,
+        "latency_ms": round((time.monotonic() - started) * 1000, 1),
+    })  # fmt: skip
+
+
+def make_app(
+    router: AnswerRouter,
+    principals: Mapping[str, Principal] | None = None,
+    rate: RateLimiter | None = None,
+) -> FastAPI:
     """The ASGI app answering through ``router``; ``serve`` runs it, tests may too.
 
     ``principals`` (from the tokens file): who may ask, and for whom; None lets anyone.
+    ``rate``: asks per minute per token (or address); None: no limit.
     """
     middleware = (
         []
@@ -189,6 +225,7 @@ def make_app(router: AnswerRouter, principals: Mapping[str, Principal] | None = 
                 "description": "No or an unknown bearer token (tokens file set).",
             },
             403: {"model": Error, "description": "A customer token asking for another customer."},
+            429: {"model": Error, "description": "Over STREAMWISE_SERVE_RATE asks per minute."},
             413: {"model": Error, "description": f"Body over {MAX_BODY_BYTES} bytes."},
             504: {"model": Error, "description": "No answer within 'timeout_s'."},
         },
@@ -203,6 +240,9 @@ def make_app(router: AnswerRouter, principals: Mapping[str, Principal] | None = 
         started = time.monotonic()
         principal, response, customer_id = None, None, None
         try:
+            response = _over_rate(request, rate)
+            if response is not None:
+                return response
             question = parse_request(await request.body())
             customer_id = question["customer_id"]
             principal, response = _authorized(request, customer_id, principals)
@@ -213,13 +253,8 @@ def make_app(router: AnswerRouter, principals: Mapping[str, Principal] | None = 
             response = _json({"error": str(exc)}, 400)
         except AnswerTimeout as exc:
             response = _json({"error": str(exc)}, 504)
-        logger.info("ask", extra={
-            "token": principal.name if principal else None,
-            "scope": principal.scope if principal else None,
-            "customer_id": customer_id,
-            "status": response.status_code,
-            "latency_ms": round((time.monotonic() - started) * 1000, 1),
-        })  # fmt: skip
+        finally:
+            _audit(request, principal, customer_id, response, started)
         return response
 
     @api.get("/healthz")
@@ -242,6 +277,6 @@ def serve(settings: StreamwiseSettings, host: str = "127.0.0.1", port: int = 808
             file=sys.stderr,
             flush=True,
         )
-        http.run(make_app(router, principals), sock)
+        http.run(make_app(router, principals, RateLimiter(settings.serve_rate)), sock)
     finally:
         router.close()

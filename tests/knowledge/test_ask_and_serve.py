@@ -22,6 +22,7 @@ import pytest
 
 from pipelines.common.auth import new_token, parse_tokens
 from pipelines.common.http import serving
+from pipelines.common.rate import RateLimiter
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.knowledge.ask import ask, format_answer
 from pipelines.knowledge.replies import AnswerRouter
@@ -173,3 +174,27 @@ def test_serve_with_a_tokens_file_asks_only_for_whom_each_token_may(
     assert customer_token not in logged
     assert staff_token not in logged
     assert "leak c-2 please" not in logged, "no question text at INFO"
+
+
+def test_past_its_rate_a_token_gets_429_and_when_to_retry(running: StreamwiseSettings) -> None:
+    busy, busy_line = new_token("busy-app", "customer:c-1")
+    calm, calm_line = new_token("calm-app", "customer:c-2")
+    principals = parse_tokens(busy_line + calm_line, "tokens")
+    router = AnswerRouter(running)
+    try:
+        app = make_app(router, principals, RateLimiter(2))
+        with serving(app, "127.0.0.1", 0, what="POST /v1/ask") as port:
+
+            def empty_ask(token: str) -> httpx.Response:  # refused at once: no model call
+                headers = {"Authorization": f"Bearer {token}"}
+                url = f"http://127.0.0.1:{port}/v1/ask"
+                return httpx.post(url, json={"text": ""}, headers=headers, timeout=30)
+
+            assert [empty_ask(busy).status_code for _ in range(2)] == [400, 400]
+            over = empty_ask(busy)
+            assert over.status_code == 429
+            assert 1 <= int(over.headers["retry-after"]) <= 60
+            assert over.json()["error"].startswith("over the rate of asks; retry in ")
+            assert empty_ask(calm).status_code == 400, "every token has a rate of its own"
+    finally:
+        router.close()
