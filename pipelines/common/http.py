@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -41,10 +42,17 @@ def port_of(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
 
 
-def _server(app: ASGIApp) -> uvicorn.Server:
+Tls = tuple[Path, Path]
+"""A certificate chain and its private key, both PEM (``STREAMWISE_HTTP_TLS_CERT``/``_KEY``)."""
+
+
+def _server(app: ASGIApp, tls: Tls | None) -> uvicorn.Server:
     verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+    cert, key = tls if tls is not None else (None, None)
     config = uvicorn.Config(
         app,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
         log_config=None,
         log_level=logging.DEBUG if verbose else logging.WARNING,
         access_log=verbose,
@@ -54,23 +62,25 @@ def _server(app: ASGIApp) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-def run(app: ASGIApp, sock: socket.socket) -> None:
+def run(app: ASGIApp, sock: socket.socket, tls: Tls | None = None) -> None:
     """Serve ``app`` on ``sock`` in this thread until SIGINT or SIGTERM.
 
     uvicorn finishes the requests in flight, then lets the signal take its usual course
     (``KeyboardInterrupt`` for SIGINT, the process ends on SIGTERM).
     """
     try:
-        _server(app).run(sockets=[sock])
+        _server(app, tls).run(sockets=[sock])
     finally:
         sock.close()
 
 
 @contextlib.contextmanager
-def serving(app: ASGIApp, host: str, port: int, *, what: str) -> Iterator[int]:
+def serving(
+    app: ASGIApp, host: str, port: int, *, what: str, tls: Tls | None = None
+) -> Iterator[int]:
     """Serve ``app`` on ``host:port`` from a daemon thread while inside; yields the port."""
     sock = bind(host, port, what)
-    server = _server(app)
+    server = _server(app, tls)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"http-{what}", daemon=True
     )

@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KAFKA_PASSTHROUGH_PREFIX = "STREAMWISE_KAFKA_"
@@ -74,6 +74,10 @@ class StreamwiseSettings(BaseSettings):
         default=None,
         description="bearer tokens of serve and the dashboard: NAME SCOPE SHA256 per line",
     )
+    http_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate chain: serve and the dashboard speak HTTPS"
+    )
+    http_tls_key: Path | None = Field(default=None, description="PEM private key of it")
     serve_rate: int = Field(
         default=120, ge=1, description="asks per minute per token (or address) on serve; then 429"
     )
@@ -110,6 +114,20 @@ class StreamwiseSettings(BaseSettings):
         gt=0,
         description="seconds after SIGTERM to exit (without committing) if a step is still stuck",
     )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Self:
+        if (self.http_tls_cert is None) != (self.http_tls_key is None):
+            msg = "set both STREAMWISE_HTTP_TLS_CERT and STREAMWISE_HTTP_TLS_KEY, or neither"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def http_tls(self) -> tuple[Path, Path] | None:
+        """Certificate and key for HTTPS, or None for plain HTTP."""
+        if self.http_tls_cert is None or self.http_tls_key is None:
+            return None
+        return self.http_tls_cert, self.http_tls_key
 
     @property
     def state_dir(self) -> Path:

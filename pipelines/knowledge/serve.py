@@ -272,11 +272,13 @@ def serve(settings: StreamwiseSettings, host: str = "127.0.0.1", port: int = 808
     try:
         sock = http.bind(host, port, "POST /v1/ask")
         bound_host, bound_port = sock.getsockname()[:2]
+        scheme = "https" if settings.http_tls else "http"
         print(
-            f"streamwise serve: ready, POST http://{bound_host!s}:{bound_port}/v1/ask",
+            f"streamwise serve: ready, POST {scheme}://{bound_host!s}:{bound_port}/v1/ask",
             file=sys.stderr,
             flush=True,
         )
-        http.run(make_app(router, principals, RateLimiter(settings.serve_rate)), sock)
+        app = make_app(router, principals, RateLimiter(settings.serve_rate))
+        http.run(app, sock, settings.http_tls)
     finally:
         router.close()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from pipelines.common.settings import kafka_client_config
+from pipelines.common.settings import (
+    SettingsError,
+    StreamwiseSettings,
+    kafka_client_config,
+    load_settings,
+)
 from pipelines.fraud.settings import FraudSettings
 
 
@@ -34,3 +40,13 @@ def test_kafka_settings_pass_through_with_dots() -> None:
         "sasl.mechanism": "SCRAM-SHA-512",
         "ssl.ca.location": "/etc/ca.pem",
     }
+
+
+def test_https_needs_both_the_certificate_and_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMWISE_HTTP_TLS_CERT", "/etc/streamwise/cert.pem")
+    with pytest.raises(SettingsError, match=r"^bad setting: set both STREAMWISE_HTTP_TLS_CERT"):
+        load_settings(StreamwiseSettings)
+    monkeypatch.setenv("STREAMWISE_HTTP_TLS_KEY", "/etc/streamwise/key.pem")
+    assert load_settings(StreamwiseSettings).http_tls == (
+        Path("/etc/streamwise/cert.pem"), Path("/etc/streamwise/key.pem")
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from pipelines.common.auth import new_token, parse_tokens
 from pipelines.common.http import serving
 from pipelines.common.rate import RateLimiter
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.devenv.broker.security import make_tls
 from pipelines.knowledge.ask import ask, format_answer
 from pipelines.knowledge.replies import AnswerRouter
 from pipelines.knowledge.serve import MAX_BODY_BYTES, make_app
@@ -196,5 +198,29 @@ def test_past_its_rate_a_token_gets_429_and_when_to_retry(running: StreamwiseSet
             assert 1 <= int(over.headers["retry-after"]) <= 60
             assert over.json()["error"].startswith("over the rate of asks; retry in ")
             assert empty_ask(calm).status_code == 400, "every token has a rate of its own"
+    finally:
+        router.close()
+
+
+def test_serve_speaks_https_with_the_configured_certificate(
+    running: StreamwiseSettings, tmp_path: Path
+) -> None:
+    """A throwaway CA signs the certificate, as the Kafka SASL_SSL test does."""
+    tls = make_tls(tmp_path / "tls")
+    _, line = new_token("agent-7", "staff")
+    router = AnswerRouter(running)
+    try:
+        app = make_app(router, parse_tokens(line, "tokens"))
+        with serving(app, "127.0.0.1", 0, what="POST /v1/ask",
+                     tls=(tls.cert_pem, tls.key_pem)) as port:  # fmt: skip
+            base = f"https://127.0.0.1:{port}"
+            trust = ssl.create_default_context(cafile=tls.ca_pem)
+            assert httpx.get(f"{base}/healthz", verify=trust).json() == {"status": "ok"}
+            refused = httpx.post(f"{base}/v1/ask", json={"text": "q"}, verify=trust)
+            assert refused.status_code == 401
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                httpx.get(f"{base}/healthz", timeout=10)  # not trusted without the CA
+            with pytest.raises(httpx.HTTPError):
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)  # no plain HTTP
     finally:
         router.close()

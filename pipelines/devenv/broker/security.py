@@ -45,6 +45,9 @@ class TlsFiles:
     """The throwaway CA and the broker's key material in ``home``."""
 
     ca_pem: Path
+    cert_pem: Path
+    """The certificate signed for 127.0.0.1/localhost (PEM), for any local TLS server."""
+    key_pem: Path
     keystore: Path
     truststore: Path
     password: str
@@ -72,7 +75,7 @@ def make_tls(home: Path) -> TlsFiles:
     ca_key, ca_pem = home / "ca.key", home / "ca.pem"
     key, csr, cert = home / "broker.key", home / "broker.csr", home / "broker.pem"
     ext = home / "broker.ext"
-    files = TlsFiles(ca_pem, home / "broker.p12", home / "truststore.p12", _password())
+    files = TlsFiles(ca_pem, cert, key, home / "broker.p12", home / "truststore.p12", _password())
     _run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(CERT_DAYS),
           "-subj", "/CN=streamwise throwaway CA", "-keyout", str(ca_key), "-out", str(ca_pem)],
          "make the CA")  # fmt: skip

@@ -93,9 +93,10 @@ def serve(settings: StreamwiseSettings, host: str, port: int) -> None:
     app, reader = make_app(settings, load_tokens(tokens) if tokens is not None else None)
     sock = http.bind(host, port, "the dashboard")
     reader.start()
-    print(f"streamwise dashboard: http://{host}:{http.port_of(sock)}/", flush=True)
+    scheme = "https" if settings.http_tls else "http"
+    print(f"streamwise dashboard: {scheme}://{host}:{http.port_of(sock)}/", flush=True)
     try:
-        http.run(app, sock)
+        http.run(app, sock, settings.http_tls)
     finally:
         reader.stop()
         reader.join(timeout=5)
