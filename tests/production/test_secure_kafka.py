@@ -53,12 +53,17 @@ def test_fraud_runs_through_sasl_ssl_configured_from_the_environment(
         ("card-s", txn("s2", "card-s", timedelta(seconds=40), PARIS)),
     ])  # fmt: skip
     log = tmp_path / "fraud.log"
-    fraud = start_pipeline(settings, log)
+    fraud = start_pipeline(settings, log, env={"STREAMWISE_LOG_LEVEL": "INFO"})
     try:
         alerts = read(settings, "fraud-alerts", until=lambda r: len(r) >= 1, timeout_s=90)
     finally:
         assert stop(fraud) == 0, log.read_text()[-2000:]
     assert [a.json()["txn_ids"] for a in alerts] == [["s1", "s2"]]
+
+    # Nothing the run wrote holds the password: its log, its state, its files.
+    password = secure_broker.client_config["sasl.password"].encode()
+    written = [log, *(f for f in settings.data_dir.rglob("*") if f.is_file())]
+    assert [f for f in written if password in f.read_bytes()] == []
 
 
 @pytest.mark.parametrize("verb", [["topics"], ["run", "fraud"]])
@@ -85,6 +90,8 @@ def test_a_refused_client_fails_fast_with_a_one_line_reason(
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 1
+    passwords = {secure_broker.client_config["sasl.password"], break_it.get("sasl.password")}
+    assert [p for p in passwords if p and p in done.stderr + done.stdout] == []
     [line] = done.stderr.splitlines()
     assert line.startswith(f"streamwise {verb[0]}: error: broker {secure_broker.address} refused")
     assert reason in line
