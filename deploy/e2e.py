@@ -15,40 +15,37 @@ pipeline container serves its metrics. One line per check, then ``N passed, N fa
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-from confluent_kafka import Consumer
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.common.auth import new_token
+from deploy.stack import (
+    DASHBOARD,
+    ONE_SHOTS,
+    SERVE,
+    compose,
+    containers,
+    get_status,
+    make_tokens,
+    metrics_of,
+    ollama_chats,
+    produce,
+    read_topic,
+    render,
+    wait_healthy,
+)
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 
-PROJECT = "streamwise-e2e"
-FILES = ["-f", "docker-compose.yml", "-f", "deploy/compose.e2e.yml"]
-RENDERED = Path(".build/compose.e2e.yml")
-TOKENS = Path(".build/e2e-tokens")
-DASHBOARD = "http://127.0.0.1:8050"
-COMPOSE = ["docker-compose", "-p", PROJECT, "-f", str(RENDERED)]
-BROKER = "127.0.0.1:9092"
-SERVE = "http://127.0.0.1:8080"
-ONE_SHOTS = ("topics", "ollama-model")
 PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag")
-HEALTHY_TIMEOUT_S = 600.0
 REFUNDS = "Refunds are paid within 30 days of the returned item reaching our warehouse."
 OTHER_DOCS = {
     "shipping": "Standard shipping takes 3 to 5 working days. Express shipping arrives next day.",
@@ -70,117 +67,6 @@ class Report:
     def summary(self) -> str:
         passed = sum(ok for _, ok, _ in self.results)
         return f"{passed} passed, {len(self.results) - passed} failed"
-
-
-def compose(*args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [*COMPOSE, *args], check=True, text=True, capture_output=capture, stdin=subprocess.DEVNULL
-    )
-    return result.stdout if capture else ""
-
-
-def make_tokens() -> str:
-    """A tokens file for serve and the dashboard (they refuse 0.0.0.0 without one); the
-    staff token it admits."""
-    token, line = new_token("e2e-staff", "staff")
-    TOKENS.parent.mkdir(exist_ok=True)
-    TOKENS.write_text(line)
-    TOKENS.chmod(0o644)
-    os.environ["STREAMWISE_TOKENS"] = str(TOKENS.resolve())
-    return token
-
-
-def render() -> None:
-    """The two files merged, with ``ports`` dropped: on the host's network a container
-    listens on the host's ports directly, and docker-compose 1.29 refuses host networking
-    with port bindings (an override can add to a list but not remove it)."""
-    merged = subprocess.run(
-        ["docker-compose", *FILES, "config"], check=True, capture_output=True, text=True
-    ).stdout
-    config = yaml.safe_load(merged)  # `config` keeps each $$ as it is
-    for service in config["services"].values():
-        service.pop("ports", None)
-    RENDERED.parent.mkdir(exist_ok=True)
-    RENDERED.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-def containers(service: str) -> list[str]:
-    return compose("ps", "-q", service, capture=True).split()
-
-
-def state_of(container: str) -> str:
-    """``healthy``, ``starting`` or ``unhealthy`` if it has a health check, else its state."""
-    template = "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}"
-    out = subprocess.run(
-        ["docker", "inspect", "-f", template + " {{.State.ExitCode}}", container],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    status, code = out
-    return f"exited {code}" if status == "exited" else status
-
-
-def wait_healthy(services: Iterable[str], timeout_s: float = HEALTHY_TIMEOUT_S) -> str | None:
-    """None once every service is healthy (one-shots: exited 0); else what was not."""
-    deadline = time.monotonic() + timeout_s
-    waiting: dict[str, str] = {}
-    while time.monotonic() < deadline:
-        waiting = {}
-        for service in services:
-            wanted = "exited 0" if service in ONE_SHOTS else "healthy"
-            states = [state_of(c) for c in containers(service)] or ["missing"]
-            if any(s != wanted for s in states):
-                waiting[service] = ",".join(states)
-        if not waiting:
-            return None
-        time.sleep(5)
-    return ", ".join(f"{s}: {st}" for s, st in waiting.items())
-
-
-def produce(topic: str, events: Iterable[dict[str, Any]]) -> None:
-    """``streamwise produce TOPIC FILE`` in a container of the image, as a user runs it."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{topic}.jsonl"
-        path.write_text("".join(json.dumps(e) + "\n" for e in events))
-        path.chmod(0o644)
-        Path(folder).chmod(0o755)
-        compose(
-            "run",
-            "--rm",
-            "--no-deps",
-            "-v",
-            f"{folder}:/in:ro",
-            "topics",
-            "produce",
-            topic,
-            f"/in/{topic}.jsonl",
-        )
-
-
-def read_topic(
-    topic: str, done: Callable[[list[dict[str, Any]]], bool], timeout_s: float
-) -> list[dict[str, Any]]:
-    """Every record of ``topic`` from the start, until ``done`` or the timeout."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": BROKER,
-            "group.id": f"e2e-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
-    records: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline and not done(records):
-            message = consumer.poll(1.0)
-            if message is not None and message.error() is None and message.value():
-                records.append(json.loads(message.value()))
-    finally:
-        consumer.close()
-    return records
 
 
 def fraud_stream(seed: int) -> GeneratedStream:
@@ -217,15 +103,6 @@ def check_alerts(report: Report, name: str, streams: list[GeneratedStream]) -> b
     return report.check(name, (precision, recall) == (1.0, 1.0), detail)
 
 
-def get_status(url: str, token: str | None) -> int:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
-            return int(r.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 def ask(question: str, min_versions: dict[str, int], token: str) -> dict[str, Any]:
     body = json.dumps({"text": question, "min_versions": min_versions, "timeout_s": 120})
     request = urllib.request.Request(
@@ -260,24 +137,6 @@ def spot(txn_id: str, place: tuple[float, float, str, str], at_s: float) -> dict
         "country": country,
         "channel": "card_present",
     }
-
-
-def ollama_chats() -> int:
-    """Chat requests the Ollama container has answered (its request log)."""
-    (container,) = containers("ollama")
-    logs = subprocess.run(["docker", "logs", container], check=True, capture_output=True, text=True)
-    return (logs.stdout + logs.stderr).count('"/api/chat"')
-
-
-def metrics_of(container: str) -> str:
-    port = subprocess.run(
-        ["docker", "exec", container, "sh", "-c", "cat /data/run/*.metrics-port"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()[0]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        return str(response.read().decode())
 
 
 def check_http(report: Report, staff: str, now: datetime) -> None:
