@@ -18,5 +18,6 @@ started=$(date +%s)
 # setuptools and wheel: the image builds streamwise itself from source, with no index.
 "$python" -m pip wheel --progress-bar off --quiet --wheel-dir "$dir" . setuptools wheel
 rm -f "$dir"/streamwise-*.whl  # the image builds the project from its own copy
+rm -rf build                  # what pip wheel . left behind (setuptools' build dir)
 touch "$stamp"
 echo "wheelhouse $dir: $(ls "$dir"/*.whl | wc -l) wheels, $(du -sh "$dir" | cut -f1), in $(( $(date +%s) - started )) s"

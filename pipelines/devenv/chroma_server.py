@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 from pipelines.devenv.broker import free_port, process
 
@@ -46,20 +43,10 @@ def running_chroma(
         log_path=log_path,
     )
     try:
-        deadline = time.monotonic() + ready_within_s
-        while True:
-            if child.poll() is not None:
-                msg = f"chroma exited with code {child.returncode}: {process.tail(log_path, 3)}"
-                raise ChromaServerError(msg)
-            try:
-                url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-                httpx.get(url, timeout=1.0).raise_for_status()
-                break
-            except httpx.HTTPError as exc:
-                if time.monotonic() > deadline:
-                    msg = f"chroma did not answer within {ready_within_s:.0f}s: {exc}"
-                    raise ChromaServerError(msg) from exc
-                time.sleep(0.1)
+        process.wait_until_answering(
+            child, f"http://127.0.0.1:{port}/api/v2/heartbeat", log_path,
+            what="chroma", ready_within_s=ready_within_s, error=ChromaServerError,
+        )  # fmt: skip
         yield ChromaServer(address=f"127.0.0.1:{port}", process=child)
     finally:
         process.stop(child)

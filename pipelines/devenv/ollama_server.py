@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 from pipelines.devenv.broker import free_port, process
 
@@ -61,30 +58,14 @@ def running_ollama(
     child = process.spawn([str(binary), "serve"], log_path=log_path, env=env)
     try:
         host = f"http://127.0.0.1:{port}"
-        _wait_ready(host, child, log_path, ready_within_s)
+        process.wait_until_answering(
+            child, f"{host}/api/tags", log_path,
+            what="ollama", ready_within_s=ready_within_s, error=OllamaServerError,
+        )  # fmt: skip
         _create(binary, gguf, model, workdir=workdir, env=env, threads=threads)
         yield OllamaServer(host=host, model=model, process=child)
     finally:
         process.stop(child)
-
-
-def _wait_ready(
-    host: str, child: subprocess.Popen[bytes], log_path: Path, ready_within_s: float
-) -> None:
-    """Block until ``GET /api/tags`` answers; fail fast if the server exits."""
-    deadline = time.monotonic() + ready_within_s
-    while True:
-        if child.poll() is not None:
-            msg = f"ollama exited with code {child.returncode}: {process.tail(log_path, 5)}"
-            raise OllamaServerError(msg)
-        try:
-            httpx.get(f"{host}/api/tags", timeout=1.0).raise_for_status()
-            return
-        except httpx.HTTPError as exc:
-            if time.monotonic() > deadline:
-                msg = f"ollama did not answer within {ready_within_s:.0f}s: {exc}"
-                raise OllamaServerError(msg) from exc
-            time.sleep(0.1)
 
 
 def _create(

@@ -14,8 +14,11 @@ import logging
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +76,29 @@ def tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def wait_until_answering(
+    child: subprocess.Popen[bytes],
+    url: str,
+    log_path: Path,
+    *,
+    what: str,
+    ready_within_s: float,
+    error: type[Exception],
+) -> None:
+    """Block until ``GET url`` answers 2xx; ``error`` with the log's tail if ``child`` exits,
+    or with the last failure once ``ready_within_s`` has passed."""
+    deadline = time.monotonic() + ready_within_s
+    while True:
+        if child.poll() is not None:
+            msg = f"{what} exited with code {child.returncode}: {tail(log_path, 5)}"
+            raise error(msg)
+        try:
+            httpx.get(url, timeout=1.0).raise_for_status()
+            return
+        except httpx.HTTPError as exc:
+            if time.monotonic() > deadline:
+                msg = f"{what} did not answer within {ready_within_s:.0f}s: {exc}"
+                raise error(msg) from exc
+            time.sleep(0.1)
