@@ -168,11 +168,7 @@ def _over_rate(request: Request, rate: RateLimiter | None) -> Response | None:
 
 
 def _audit(
-    request: Request,
-    principal: Principal | None,
-    customer_id: str | None,
-    response: Response | None,
-    started: float,
+    principal: Principal | None, customer_id: str | None, response: Response | None, started: float
 ) -> None:
     """One line per ask: who, for whom, how it ended; never the token, never the question."""
     logger.info("ask", extra={
@@ -254,7 +250,7 @@ def make_app(
         except AnswerTimeout as exc:
             response = _json({"error": str(exc)}, 504)
         finally:
-            _audit(request, principal, customer_id, response, started)
+            _audit(principal, customer_id, response, started)
         return response
 
     @api.get("/healthz")
