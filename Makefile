@@ -104,6 +104,8 @@ image: base-images wheelhouse
 	cp /usr/local/share/ca-certificates/*.crt .build/ca-certificates/ 2>/dev/null || true
 	docker build --network host --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 	  -t $(STREAMWISE_IMAGE) . >.build/image.log 2>&1 || { tail -30 .build/image.log; exit 1; }
+	# The build stage (9 GB, mostly torch's CUDA libraries) is not kept: disks here are small.
+	docker image prune -f >/dev/null
 	@echo "image $(STREAMWISE_IMAGE): $$(docker image inspect -f '{{.Size}}' $(STREAMWISE_IMAGE) | numfmt --to=iec)"
 
 kafka-image: base-images $(STAMP)
