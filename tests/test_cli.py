@@ -263,3 +263,13 @@ def test_without_tokens_an_http_verb_listens_on_loopback_only(verb: str) -> None
                          env={"STREAMWISE_BROKER": "127.0.0.1:1"})  # fmt: skip
     assert "refusing to listen" not in allowed.stderr
     assert "with no authentication (--insecure-no-auth)" in allowed.stderr
+
+
+def test_token_new_starts_a_line_of_its_own_after_a_hand_edited_file(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# staff of the Paris branch")  # no newline at the end
+    env = {"STREAMWISE_AUTH_TOKENS_FILE": str(tokens)}
+    assert streamwise("token", "new", "agent-7", "staff", env=env).returncode == 0
+    assert streamwise("token", "new", "agent-8", "staff", env=env).returncode == 0
+    names = [line.split()[0] for line in tokens.read_text().splitlines()[1:]]
+    assert names == ["agent-7", "agent-8"]

@@ -236,11 +236,13 @@ def cmd_token_new(args: argparse.Namespace) -> int:
     if path is None:
         msg = "set STREAMWISE_AUTH_TOKENS_FILE to the tokens file to append to"
         raise ValueError(msg)
-    if path.exists():
+    existing = path.read_text() if path.exists() else ""
+    if existing:
         load_tokens(path)  # a broken file is reported before it grows
     token, line = new_token(args.name, args.scope)
     with path.open("a") as tokens:  # hashes only: the services' users may read it
-        tokens.write(line)
+        # a file edited by hand may end without a newline: never join two lines
+        tokens.write(line if existing.endswith("\n") or not existing else "\n" + line)
     print(token)
     print(f"streamwise token: {args.name} ({args.scope}) added to {path}", file=sys.stderr)
     return 0

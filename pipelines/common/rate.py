@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 
 WINDOW_S = 60.0
+SWEEP_AT = 10_000
+"""Callers tracked before idle ones are forgotten."""
 
 
 class RateLimiter:
@@ -29,6 +31,8 @@ class RateLimiter:
         """None if ``key`` may go ahead now (and count it); else whole seconds to wait."""
         now = self._clock()
         with self._lock:
+            if len(self._seen) >= SWEEP_AT:
+                self._forget_idle(now)
             seen = self._seen.setdefault(key, deque())
             while seen and seen[0] <= now - WINDOW_S:
                 seen.popleft()
@@ -36,3 +40,14 @@ class RateLimiter:
                 return max(1, math.ceil(seen[0] + WINDOW_S - now))
             seen.append(now)
             return None
+
+    def tracked(self) -> int:
+        """How many callers have a window now (memory is bounded by this)."""
+        with self._lock:
+            return len(self._seen)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop callers with nothing in the window: one window per address ever seen would
+        grow without end on a public ``serve``."""
+        for key in [k for k, seen in self._seen.items() if not seen or seen[-1] <= now - WINDOW_S]:
+            del self._seen[key]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.common.rate import RateLimiter
+from pipelines.common.rate import SWEEP_AT, RateLimiter
 
 
 class Clock:
@@ -35,3 +35,13 @@ def test_a_refused_request_does_not_count() -> None:
         assert limiter.retry_after("a") is not None
     clock.now = 1060.0
     assert limiter.retry_after("a") is None
+
+
+def test_callers_idle_for_a_window_are_forgotten_once_many_are_tracked() -> None:
+    clock = Clock()
+    limiter = RateLimiter(1, clock)
+    for n in range(SWEEP_AT):
+        assert limiter.retry_after(f"address-{n}") is None
+    clock.now += 61
+    assert limiter.retry_after("newcomer") is None
+    assert limiter.tracked() == 1
