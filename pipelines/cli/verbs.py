@@ -74,6 +74,11 @@ def _require_broker(settings: StreamwiseSettings, verb: str) -> None:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    # Installed before the address is printed: a caller that reads it and stops the broker
+    # at once must meet the handler, not Python's default (death by the signal).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     with embedded_broker(args.engine, port=args.port, log_dir=_settings().log_dir) as broker:
         print(broker.address, flush=True)
         print(
@@ -83,9 +88,6 @@ def cmd_broker(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
         while not stop.wait(1.0):
             if not broker.alive:
                 msg = f"the broker exited unexpectedly; see {broker.log_file}"
