@@ -6,6 +6,7 @@ import argparse
 from typing import NoReturn
 
 from pipelines.cli.verbs import (
+    cmd_acls,
     cmd_ask,
     cmd_broker,
     cmd_demo,
@@ -15,6 +16,7 @@ from pipelines.cli.verbs import (
     cmd_topics,
     http_verb,
 )
+from pipelines.common.acls import CLIENTS, DEFAULT_DLQ_READER, DEFAULT_PRINCIPAL
 from pipelines.common.topics import REGISTRY
 from pipelines.devenv.broker import ENGINES
 from pipelines.fields import produce_help
@@ -160,6 +162,31 @@ def build_parser() -> argparse.ArgumentParser:
         "co-partitioning of joined topics) and its fix; exit 1 if any",
     )
     topics.set_defaults(handler=cmd_topics)
+
+    acls = verbs.add_parser(
+        "acls",
+        help="print the Kafka ACLs each pipeline needs, as kafka-acls commands",
+        description="Print, per pipeline (and for serve and the dashboard), the kafka-acls "
+        "commands that grant exactly what it needs: the topics it reads and writes, its "
+        "consumer group, its internal changelog and repartition topics, its transactional ids "
+        "under exactly-once, and who may read its dead letters. Topic names follow "
+        "STREAMWISE_TOPIC_PREFIX; set KAFKA_BOOTSTRAP and KAFKA_ADMIN_CONFIG (an admin's "
+        "client properties) before running them.",
+    )
+    acls.add_argument(
+        "--pipeline", choices=CLIENTS, metavar="P", help=f"only this one ({', '.join(CLIENTS)})"
+    )
+    acls.add_argument(
+        "--principal",
+        default=DEFAULT_PRINCIPAL,
+        help="the principal of each client; {client} is its name (default: %(default)s)",
+    )
+    acls.add_argument(
+        "--dlq-reader",
+        default=DEFAULT_DLQ_READER,
+        help="the one principal that may read dead letters (default: %(default)s)",
+    )
+    acls.set_defaults(handler=cmd_acls)
 
     token = verbs.add_parser(
         "token",

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pipelines.common.acls import CLIENTS, client_acls, render
 from pipelines.common.admin import topic_states
 from pipelines.common.auth import is_loopback, load_tokens, new_token
 from pipelines.common.clients import (
@@ -138,6 +139,23 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if mismatches and (args.check or args.create) else 0
 
 
+def cmd_acls(args: argparse.Namespace) -> int:
+    settings = _settings()
+    clients = [args.pipeline] if args.pipeline else list(CLIENTS)
+    rules = [
+        client_acls(
+            client,
+            topic_prefix=settings.topic_prefix,
+            exactly_once=settings.processing_guarantee == "exactly-once",
+            principal=args.principal.format(client=client),
+            dlq_reader=args.dlq_reader,
+        )
+        for client in clients
+    ]
+    sys.stdout.write(render(rules))
+    return 0
+
+
 def _retention(retention_ms: int | None) -> str:
     """Retention as the broker holds it: ``forever``, whole days, or hours."""
     if retention_ms is None:
@@ -152,7 +170,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     settings = _settings()
     _require_broker(settings, "produce")
     topic = spec(args.topic).prefixed(settings.topic_prefix)
-    create_registry_topics(settings)
+    create_registry_topics(settings, [args.topic])
     if args.file == "-":
         report = produce_lines(topic, sys.stdin, producer_config(settings))
     else:

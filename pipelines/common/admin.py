@@ -94,8 +94,9 @@ def _creation_refused(name: str, error: KafkaError, replication_factor: int) -> 
         KafkaError.CLUSTER_AUTHORIZATION_FAILED,
     ):
         return (
-            f"not allowed to create {name} ({error.str()}): grant CreateTopics, or create the "
-            "topics as 'streamwise topics' lists them"
+            f"not authorized to create {name} ({error.str()}): it is missing or this principal "
+            "may not see it; have an operator create the topics ('streamwise topics --create') "
+            "and grant this client the ACLs 'streamwise acls' prints"
         )
     return f"the broker refused to create {name}: {error.str()}"
 

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from quixstreams.models.serializers import DeserializerType, SerializerType
 from quixstreams.models.topics import Topic
 from quixstreams.sources import BaseSource
 
+from pipelines.common.access import PIPELINE_ACCESS, pipeline_topics, transactional_id_prefix
 from pipelines.common.admin import TopicsUnusable
 from pipelines.common.clients import (
     LIBRDKAFKA_LOGGER,
@@ -192,6 +194,12 @@ class PipelineApp:
         another cleanup policy, or not co-partitioned with a topic it is joined with:
         before Quix's own errors, which name neither the cause nor the fix.
         """
+        if name not in pipeline_topics(self.name):
+            msg = (
+                f"pipeline {self.name} uses topic {name} without declaring it in "
+                "pipelines/common/access.py: its ACLs would not grant it"
+            )
+            raise TopicsUnusable(msg)
         topic_spec = spec(name).prefixed(self.settings.topic_prefix)
         topic = quix_topic(
             self.app,
@@ -240,6 +248,9 @@ class PipelineApp:
         skewed event time would turn one bad clock into a crashed pipeline. The
         internal origin headers of a repartitioned message stay inside the pipeline.
         """
+        if name not in PIPELINE_ACCESS[self.name].writes:
+            msg = f"pipeline {self.name} publishes to {name}, not a topic it declares it writes"
+            raise TopicsUnusable(msg)
         stamped = sdf.set_timestamp(_processing_time_ms).set_headers(without_origin)
         return stamped.to_topic(self.topic(name), key=key)
 
@@ -286,7 +297,7 @@ def make_app(
     """Build the application of ``pipeline``; creates missing topics (fails fast if unreachable)."""
     clients = client_config(settings)
     connection = {k: v for k, v in clients.items() if k != "logger"}
-    create_registry_topics(settings)
+    create_registry_topics(settings, pipeline_topics(pipeline))
     dead_letters = DeadLetters(
         pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
     )
@@ -294,15 +305,17 @@ def make_app(
         pipeline, state_dir=settings.state_dir / pipeline, dead_letters=lambda: dead_letters.sent
     )
     stats = metrics.client_stats_config()
+    group = consumer_group or pipeline_group(pipeline, settings.topic_prefix)
     app = StreamwiseApplication(
         broker_address=ConnectionConfig.from_librdkafka_dict(connection),
-        consumer_group=consumer_group or pipeline_group(pipeline, settings.topic_prefix),
+        consumer_group=group,
         auto_offset_reset="earliest",
         commit_interval=commit_interval_s,
         consumer_poll_timeout=POLL_TIMEOUT_S,
         consumer_extra_config={**FAST_GROUP_CONFIG, **stats, "logger": LIBRDKAFKA_LOGGER},
         producer_extra_config={
             **engine_producer_config(settings),
+            **_transactional_id(group, settings),
             **stats,
             "logger": LIBRDKAFKA_LOGGER,
         },
@@ -316,3 +329,12 @@ def make_app(
         shutdown_grace_s=settings.shutdown_grace_s,
     )
     return PipelineApp(pipeline, app, settings, dead_letters)
+
+
+def _transactional_id(group: str, settings: StreamwiseSettings) -> dict[str, str]:
+    """Under exactly-once, a ``transactional.id`` ACLs can grant: the group's prefix and a
+    random suffix (Quix's own default is a bare UUID, which only a wildcard could grant;
+    a fixed id would let replicas fence each other)."""
+    if settings.processing_guarantee != "exactly-once":
+        return {}
+    return {"transactional.id": transactional_id_prefix(group) + uuid.uuid4().hex}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -113,16 +114,22 @@ def producer_config(settings: StreamwiseSettings) -> dict[str, Any]:
     }
 
 
-def create_registry_topics(settings: StreamwiseSettings) -> list[str]:
-    """Create every registry topic the broker lacks, as this deployment sizes them.
+def create_registry_topics(
+    settings: StreamwiseSettings, names: Iterable[str] | None = None
+) -> list[str]:
+    """Create the registry topics of ``names`` (all by default) the broker lacks, as this
+    deployment sizes them; return the names created.
 
-    Every client of ours that writes or reads a contract topic calls this first: the
-    brokers we start never auto-create topics, and a topic the user's broker would
-    auto-create gets one partition and the ``delete`` policy, which breaks joins.
+    Every client of ours that writes or reads a contract topic calls this first, for the
+    topics it uses: the brokers we start never auto-create topics, and a topic the
+    user's broker would auto-create gets one partition and the ``delete`` policy, which
+    breaks joins. Only its own: under least-privilege ACLs a client sees no other topic
+    and would take it for missing.
     """
+    wanted = None if names is None else {settings.topic_prefix + name for name in names}
     return ensure_topics(
         client_config(settings),
-        all_topics(settings.topic_prefix),
+        [s for s in all_topics(settings.topic_prefix) if wanted is None or s.name in wanted],
         partitions=settings.partitions,
         replication_factor=settings.replication_factor,
     )

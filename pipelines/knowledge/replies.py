@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
+from pipelines.common.access import SERVE_ACCESS
 from pipelines.common.clients import client_config, create_registry_topics, producer_config
 from pipelines.common.events import Answer, Question
 from pipelines.common.serialization import PoisonMessage, decode_event, encode_json
@@ -70,7 +71,7 @@ class AnswerRouter:
     def __init__(self, settings: StreamwiseSettings) -> None:
         self._questions = settings.topic_prefix + "questions"
         self._answers = settings.topic_prefix + "answers"
-        create_registry_topics(settings)
+        create_registry_topics(settings, SERVE_ACCESS.topics)
         self._producer = Producer(producer_config(settings))
         self._consumer = Consumer(
             {

@@ -22,7 +22,12 @@ from typing import Any, Literal
 from pipelines.common.clients import TANSU_PRODUCER_CONFIG
 from pipelines.devenv.broker import process
 from pipelines.devenv.broker.errors import BrokerError
-from pipelines.devenv.broker.kafka import KafkaNode, java_executable, kafka_jars
+from pipelines.devenv.broker.kafka import (
+    KafkaNode,
+    java_executable,
+    kafka_jars,
+    kafka_tool_command,
+)
 from pipelines.devenv.broker.security import SaslSsl, SecureListener
 from pipelines.devenv.broker.tansu import tansu_command
 
@@ -33,6 +38,7 @@ __all__ = [
     "SaslSsl",
     "embedded_broker",
     "free_port",
+    "kafka_tool_command",
     "wait_ready",
 ]
 
@@ -53,6 +59,15 @@ class RunningBroker:
     producer_config: dict[str, str | int] = field(default_factory=dict)
     client_config: dict[str, str] = field(default_factory=dict)
     """What a client needs besides the address (SASL_SSL: mechanism, user, password, CA)."""
+    listener: SecureListener | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def secure(self) -> SecureListener:
+        """The SASL_SSL listener: its users' client settings, for librdkafka and Java tools."""
+        if self.listener is None:
+            msg = "this broker has no SASL_SSL listener, hence no users"
+            raise BrokerError(msg)
+        return self.listener
 
     @property
     def alive(self) -> bool:
@@ -144,7 +159,8 @@ def embedded_broker(
             wait_ready(address, timeout_s=ready_timeout_s, child=child, log_file=log_file,
                        client_config=clients)  # fmt: skip
             logger.info("embedded %s broker ready at %s (pid %s)", engine, address, child.pid)
-            yield RunningBroker(engine, address, log_file, child, producer_config, clients)
+            yield RunningBroker(engine, address, log_file, child, producer_config, clients,
+                                listener)  # fmt: skip
         finally:
             process.stop(child)
     finally:

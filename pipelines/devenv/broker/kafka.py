@@ -39,6 +39,10 @@ _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
       <version>{kafka}</version>
     </dependency>
     <dependency>
+      <groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId>
+      <version>{kafka}</version>
+    </dependency>
+    <dependency>
       <groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId>
       <version>{log4j}</version>
     </dependency>
@@ -84,10 +88,18 @@ def java_executable() -> str:
     return java
 
 
+REQUIRED_JARS = (f"kafka_{SCALA_VERSION}-{KAFKA_VERSION}.jar", f"kafka-tools-{KAFKA_VERSION}.jar")
+"""The broker and its command-line tools (``kafka-acls``): a cache without one is resolved again."""
+
+
+def _complete(jars: Path) -> bool:
+    return (jars / ".complete").exists() and all((jars / jar).exists() for jar in REQUIRED_JARS)
+
+
 def kafka_jars(cache: Path | None = None) -> Path:
     """The folder of Kafka's runtime jars, resolved through Maven on first use."""
     target = (cache or cache_root()) / f"kafka-{SCALA_VERSION}-{KAFKA_VERSION}" / "jars"
-    if (target / ".complete").exists():
+    if _complete(target):
         return target
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -115,10 +127,11 @@ def kafka_jars(cache: Path | None = None) -> Path:
             msg = f"could not resolve the Kafka jars with Maven: {' | '.join(tail)}"
             raise BrokerError(msg)
         (staged / ".complete").touch()
+        shutil.rmtree(target, ignore_errors=True)  # a cache from before a jar was added
         try:
             staged.rename(target)
         except OSError:
-            if not (target / ".complete").exists():  # not a concurrent resolve that won
+            if not _complete(target):  # not a concurrent resolve that won
                 raise
     return target
 
@@ -200,3 +213,10 @@ class KafkaNode:
             "-cp",
             f"{jars}/*",
         ]
+
+
+def kafka_tool_command(main_class: str) -> list[str]:
+    """The command line of one of Kafka's own tools (``org.apache.kafka.tools.AclCommand``,
+    ...) from the cached jars: what its ``bin/*.sh`` script runs."""
+    java, jars = java_executable(), kafka_jars()
+    return [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", f"{jars}/*", main_class]

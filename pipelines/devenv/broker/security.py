@@ -34,10 +34,17 @@ def _password() -> str:
 
 @dataclass(frozen=True)
 class SaslSsl:
-    """Ask ``embedded_broker`` for a SASL_SSL listener with these SCRAM ``users``."""
+    """Ask ``embedded_broker`` for a SASL_SSL listener with these SCRAM ``users``.
+
+    With ``authorize``, the broker runs Kafka's ``StandardAuthorizer`` and denies what no
+    ACL allows (``allow.everyone.if.no.acl.found=false``): only the ``admins`` (and the
+    broker itself) may do anything else, such as creating topics and adding ACLs.
+    """
 
     users: Mapping[str, str] = field(default_factory=lambda: {"streamwise": _password()})
     mechanism: ScramMechanism = "SCRAM-SHA-512"
+    authorize: bool = False
+    admins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,17 @@ class SecureListener:
             "ssl.truststore.type": "PKCS12",
             "ssl.truststore.location": str(self.tls.truststore),
             "ssl.truststore.password": self.tls.password,
+            **(self._authorizer() if self.sasl.authorize else {}),
+        }
+
+    def _authorizer(self) -> dict[str, str]:
+        # The broker reaches the controller on the plaintext loopback listener as
+        # User:ANONYMOUS, which must pass the controller's own authorizer.
+        supers = [BROKER_USER, "ANONYMOUS", *self.sasl.admins]
+        return {
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": ";".join(f"User:{name}" for name in supers),
         }
 
     def format_args(self) -> list[str]:
@@ -152,3 +170,15 @@ class SecureListener:
             "sasl.password": self.sasl.users[name],
             "ssl.ca.location": str(self.tls.ca_pem),
         }
+
+    def java_client_properties(self, user: str) -> str:
+        """The same login for Kafka's Java tools (``--command-config`` of ``kafka-acls``)."""
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{user}" password="{self.sasl.users[user]}";'
+        )
+        return (
+            f"security.protocol=SASL_SSL\nsasl.mechanism={self.sasl.mechanism}\n"
+            f"sasl.jaas.config={jaas}\n"
+            f"ssl.truststore.type=PEM\nssl.truststore.location={self.tls.ca_pem}\n"
+        )

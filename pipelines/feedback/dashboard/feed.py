@@ -14,9 +14,10 @@ import uuid
 import orjson
 from confluent_kafka import Consumer
 
+from pipelines.common.access import DASHBOARD_ACCESS, DASHBOARD_GROUP_PREFIX
 from pipelines.common.clients import client_config
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.dashboard.view import TOPICS, DashboardView
+from pipelines.feedback.dashboard.view import DashboardView
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +29,11 @@ class TopicReader(threading.Thread):
         super().__init__(name="dashboard-reader", daemon=True)
         self._settings, self._view = settings, view
         self._stopping = threading.Event()
+        group = f"{settings.topic_prefix}{DASHBOARD_GROUP_PREFIX}{uuid.uuid4().hex[:8]}"
         self._consumer = Consumer(
             {
                 **client_config(settings),
-                "group.id": f"streamwise-dashboard-{uuid.uuid4().hex[:8]}",
+                "group.id": group,
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
             }
@@ -39,7 +41,7 @@ class TopicReader(threading.Thread):
 
     def run(self) -> None:
         prefix = self._settings.topic_prefix
-        self._consumer.subscribe([prefix + topic for topic in TOPICS])
+        self._consumer.subscribe([prefix + topic for topic in DASHBOARD_ACCESS.reads])
         try:
             while not self._stopping.is_set():
                 message = self._consumer.poll(0.5)

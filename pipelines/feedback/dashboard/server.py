@@ -23,6 +23,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from pipelines.common import http
+from pipelines.common.access import DASHBOARD_ACCESS
 from pipelines.common.auth import Principal, bearer_middleware, load_tokens, staff_only
 from pipelines.common.clients import create_registry_topics
 from pipelines.common.settings import StreamwiseSettings, load_settings
@@ -88,7 +89,7 @@ def make_app(
 
 def serve(settings: StreamwiseSettings, host: str, port: int) -> None:
     """Serve the dashboard on ``host:port`` until interrupted (creating missing topics first)."""
-    create_registry_topics(settings)
+    create_registry_topics(settings, DASHBOARD_ACCESS.topics)
     tokens = settings.auth_tokens_file
     app, reader = make_app(settings, load_tokens(tokens) if tokens is not None else None)
     sock = http.bind(host, port, "the dashboard")

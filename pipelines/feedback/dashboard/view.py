@@ -22,7 +22,6 @@ JsonDict = dict[str, Any]
 INSIGHTS = "feedback-insights"
 ALERTS = "feedback-alerts"
 ENRICHED = "feedback-enriched"
-TOPICS = (INSIGHTS, ALERTS, ENRICHED)
 
 
 class OpenWindows:
