@@ -62,6 +62,13 @@ class Answerer:
 
     def answer(self, question: Question, profile: dict[str, Any] | None = None) -> Answer:
         started = self._clock()
+        limit = self._knowledge.max_question_chars
+        if len(question.text) > limit:
+            # Beyond the model's context a question crowds out the passages and instructions
+            # (a classic injection carrier); cutting it would answer a question never asked.
+            reason = f"question is {len(question.text)} characters; at most {limit} are answered"
+            return self._reply(question, self._replica.refresh(), started, "rejected",
+                               reason=reason)  # fmt: skip
         snapshot, missing = self._wait_for(question)
         if missing:
             reason = "index has not applied " + ", ".join(

@@ -26,6 +26,9 @@ class KnowledgeSettings(BaseSettings):
     min_relevance: float = Field(
         default=0.3, ge=-1, le=1, description="best cosine below this: status no_context"
     )
+    max_question_chars: int = Field(
+        default=2000, ge=100, description="longer questions are rejected, not cut or sent on"
+    )
     max_wait_s: float = Field(
         default=10.0, ge=0, description="longest a question may wait for min_versions"
     )

@@ -11,6 +11,7 @@ pipeline principal reading its own dead letters, are refused.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -30,12 +31,15 @@ from tests.fraud.transactions import LONDON, PARIS, T0, txn
 from tests.kafkaio import produce, read
 from tests.knowledge.conftest import change
 from tests.processes import cli, start_pipeline, stop
+from tests.production.scrape import get
 from tests.state.conftest import chroma_server
 
 __all__ = ["chroma_server"]
 
 PIPELINES = ("fraud", "feedback", "knowledge", "rag")
 ADMIN, DLQ_READER = "admin", "streamwise-dlq-reader"
+POISON = b'{"txn_id": "poison", "card_id": 42'
+"""Not JSON: fraud dead-letters it, keeping the bytes as they came."""
 REFUNDS = "Refunds are paid within 30 days of the returned item reaching our warehouse."
 
 
@@ -151,6 +155,19 @@ def _feed(settings: StreamwiseSettings, run: str) -> None:
     })])  # fmt: skip
 
 
+def _scrape(settings: StreamwiseSettings) -> dict[str, str]:
+    """``/metrics`` and the health pages of every pipeline, at the ports they announced."""
+    pages = {}
+    for announced in (settings.data_dir / "run").glob("*.metrics-port"):
+        port = int(announced.read_text())
+        for path in ("/metrics", "/livez", "/readyz"):
+            status, body = get(port, path)
+            assert status == 200, (announced.name, path, body)
+            pages[f"{announced.stem}{path}"] = body
+    assert len(pages) == 3 * len(PIPELINES), sorted(pages)
+    return pages
+
+
 def _outputs(settings: StreamwiseSettings, run: str, isolation: str) -> dict[str, object]:
     def mine(topic: str, field: str, want: int) -> list[dict[str, Any]]:
         records = read(
@@ -183,13 +200,16 @@ def test_every_pipeline_runs_under_its_own_least_privilege_principal(
     processes = {
         p: start_pipeline(deployment.settings, logs[p], p, env={
             **deployment.env_of(f"streamwise-{p}"), "STREAMWISE_PROCESSING_GUARANTEE": guarantee,
+            "STREAMWISE_METRICS_PORT": "0", "STREAMWISE_LOG_LEVEL": "INFO",
         })
         for p in PIPELINES
     }  # fmt: skip
     try:
         _feed(deployment.settings, run)
+        produce(deployment.settings, "transactions", [(f"card-{run}", POISON)])
         isolation = "read_committed" if guarantee == "exactly-once" else "read_uncommitted"
         found = _outputs(deployment.settings, run, isolation)
+        served = _scrape(deployment.settings)
     finally:
         codes = {p: stop(process) for p, process in processes.items()}
     text = {p: log.read_text() for p, log in logs.items()}
@@ -200,8 +220,24 @@ def test_every_pipeline_runs_under_its_own_least_privilege_principal(
         "answers": [("ok", {True})],
     }
     assert [p for p in PIPELINES if "uthoriz" in text[p]] == []
-    for pipeline in PIPELINES:
+    poisoned = 2 if run == "eos" else 1  # one per run, in the same deployment
+    dead = read(
+        deployment.settings, "fraud-dlq", timeout_s=30, isolation=isolation,
+        until=lambda rs: [r.value for r in rs].count(POISON) >= poisoned,
+    )  # fmt: skip
+    assert [r.value for r in dead] == [POISON] * poisoned
+    for pipeline in ("feedback", "knowledge", "rag"):
         assert read(deployment.settings, f"{pipeline}-dlq", timeout_s=1) == []
+
+    # Secrets stay where they belong: no password in anything the run wrote or served.
+    written = [*logs.values(), *(f for f in deployment.settings.data_dir.rglob("*") if f.is_file())]
+    headers = [value for record in dead for value in record.headers.values()]
+    for password in deployment.broker.secure.sasl.users.values():
+        assert [f for f in written if password.encode() in f.read_bytes()] == []
+        assert [b for b in headers if password.encode() in b] == []
+        assert [page for page in served.values() if password in page] == []
+    # Metric labels carry no card or customer ids.
+    assert re.findall(r"\{[^}]*(?:card-|u-)" + run, "\n".join(served.values())) == []
 
 
 def test_a_pipeline_outside_its_acls_fails_with_one_line(deployment: Deployment) -> None:

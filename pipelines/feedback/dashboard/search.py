@@ -55,4 +55,5 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
     metadata: dict[str, Any] = dict(hit.metadata)
     if isinstance(metadata.get("key_phrases"), str):
         metadata["key_phrases"] = orjson.loads(metadata["key_phrases"])
-    return {"feedback_id": hit.id, "score": round(hit.score, 3), "text": hit.document, **metadata}
+    text = mask_pii(hit.document)  # stored masked; masked again, as the view does
+    return {"feedback_id": hit.id, "score": round(hit.score, 3), "text": text, **metadata}

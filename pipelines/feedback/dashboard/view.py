@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipelines.common.epoch import duration_ms, from_ms, to_ms
+from pipelines.common.text.pii import mask_pii
 from pipelines.feedback.insights import SENTIMENTS
 
 JsonDict = dict[str, Any]
@@ -108,7 +109,13 @@ class DashboardView:
         self._lock = threading.Lock()
 
     def add(self, topic: str, value: JsonDict) -> None:
-        """One record of a dashboard topic (unprefixed name); others are ignored."""
+        """One record of a dashboard topic (unprefixed name); others are ignored.
+
+        Free text is masked again here: the feedback pipeline publishes it masked, but
+        anyone allowed to write these topics could bypass it, and the page is the last
+        place personal data could leak from.
+        """
+        value = _masked(value)
         with self._lock:
             if topic == INSIGHTS:
                 self._open.closed(value)
@@ -169,6 +176,23 @@ class DashboardView:
             "latest": items,
             "open_windows": open_windows,
         }
+
+
+def _masked(value: JsonDict) -> JsonDict:
+    """``value`` with its free text masked: an item's text and phrases, alert examples,
+    insight phrases (the fields that hold what customers wrote)."""
+    masked = dict(value)
+    if isinstance(masked.get("text"), str):
+        masked["text"] = mask_pii(masked["text"])
+    for field in ("key_phrases", "examples"):
+        if isinstance(masked.get(field), list):
+            masked[field] = [mask_pii(v) if isinstance(v, str) else v for v in masked[field]]
+    if isinstance(masked.get("top_key_phrases"), list):
+        masked["top_key_phrases"] = [
+            {**p, "phrase": mask_pii(p["phrase"])} if isinstance(p, dict) and "phrase" in p else p
+            for p in masked["top_key_phrases"]
+        ]
+    return masked
 
 
 def _ranked(counts: Counter[str], n: int = 8) -> list[JsonDict]:

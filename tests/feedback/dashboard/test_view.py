@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pipelines.feedback.dashboard.view import ENRICHED, INSIGHTS, DashboardView
+from pipelines.feedback.dashboard.view import ALERTS, ENRICHED, INSIGHTS, DashboardView
 
 SENTIMENTS = ["positive", "negative", "neutral", "negative", "positive"]
 
@@ -76,3 +76,19 @@ def test_the_insight_of_a_window_replaces_its_open_figures() -> None:
     summary = dashboard.summary()
     assert summary["open_windows"] == []
     assert summary["totals"]["count"] == 5
+
+
+def test_text_written_around_the_pipeline_is_shown_masked() -> None:
+    """Anyone allowed to write the dashboard topics could skip the pipeline's masking."""
+    dashboard = view()
+    leaked = "mail jo@example.com or call +44 20 7946 0958, card 4111 1111 1111 1111"
+    dashboard.add(ENRICHED, {**item("f1", "2026-11-20T10:02:00Z", "negative"),
+                             "text": leaked, "key_phrases": ["jo@example.com"]})  # fmt: skip
+    dashboard.add(ALERTS, {"alert_id": "a1", "kind": "negative_spike", "category": "other",
+                           "window_start": "2026-11-20T10:02:00Z",
+                           "window_end": "2026-11-20T10:03:00Z", "reasons": [],
+                           "examples": [leaked]})  # fmt: skip
+    shown = str(dashboard.summary())
+    for personal in ("jo@example.com", "7946 0958", "4111 1111 1111 1111"):
+        assert personal not in shown
+    assert "[email]" in shown
