@@ -16,6 +16,7 @@ from pipelines.common.app import make_app
 from pipelines.common.clients import producer_config
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.topics import quix_topic, spec
 from pipelines.fraud.fraud_pipeline import build
 from pipelines.fraud.settings import FraudSettings
 from tests.fraud.transactions import txn
@@ -98,8 +99,10 @@ def test_a_tombstone_on_any_input_topic_is_dead_lettered_with_a_readable_reason(
         _send(settings, topic, [(f"{topic}-key".encode(), None)])
     papp = make_app("fraud", settings)
     build(papp, FraudSettings())  # the real fraud flow on transactions and customers
-    for topic in ("feedback", "kb-changes", "questions"):
-        papp.app.dataframe(papp.topic(topic))
+    for topic in ("feedback", "kb-changes", "questions"):  # other pipelines' inputs, decoded
+        topic_spec = spec(topic).prefixed(settings.topic_prefix)
+        other = quix_topic(papp.app, topic_spec, partitions=settings.partitions)
+        papp.app.dataframe(other)  # by the same runtime (not declared for fraud: no ACL check)
     papp.app.run(timeout=5)
 
     dead = read(settings, "fraud-dlq", until=lambda r: len(r) >= len(inputs), idle_s=1)
