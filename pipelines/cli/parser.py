@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import NoReturn
 
 from pipelines.cli.verbs import (
@@ -71,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ENGINES,
         default="kafka",
         help="kafka: Apache Kafka (KRaft, needs Java 17+); tansu: pip-only, in memory",
+    )
+    broker.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the broker's log and metadata in DIR across restarts (kafka engine): "
+        "started again on DIR it has every topic, offset and transaction and its old port; "
+        "without it every start is an empty broker",
     )
     broker.set_defaults(handler=cmd_broker)
 

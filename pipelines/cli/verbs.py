@@ -30,7 +30,7 @@ from pipelines.common.clients import (
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.common.topic_checks import registry_mismatches
 from pipelines.common.topics import all_topics, joined_topics, spec
-from pipelines.devenv.broker import BrokerError, embedded_broker
+from pipelines.devenv.broker import BrokerError, RunningBroker, embedded_broker
 from pipelines.produce import produce_lines
 from pipelines.registry import check_settings, runner
 
@@ -80,12 +80,14 @@ def cmd_broker(args: argparse.Namespace) -> int:
     # at once must meet the handler, not Python's default (death by the signal).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with embedded_broker(args.engine, port=args.port, log_dir=_settings().log_dir) as broker:
+    with embedded_broker(
+        args.engine, port=args.port, data_dir=args.data_dir, log_dir=_settings().log_dir
+    ) as broker:
         print(broker.address, flush=True)
         print(
             f"streamwise: {broker.engine} broker ready; export STREAMWISE_BROKER={broker.address}"
             f"{' STREAMWISE_BROKER_ENGINE=tansu' if broker.engine == 'tansu' else ''}"
-            f"; logs in {broker.log_file}; stop with Ctrl-C",
+            f"; {_kept(broker)}; logs in {broker.log_file}; stop with Ctrl-C",
             file=sys.stderr,
             flush=True,
         )
@@ -94,6 +96,14 @@ def cmd_broker(args: argparse.Namespace) -> int:
                 msg = f"the broker exited unexpectedly; see {broker.log_file}"
                 raise BrokerError(msg)
     return 0
+
+
+def _kept(broker: RunningBroker) -> str:
+    """Where the broker's data lives, so nobody mistakes an empty broker for theirs."""
+    if broker.data_dir is None:
+        return "it starts empty and forgets everything on exit (--data-dir DIR keeps it)"
+    state = "restored from" if broker.restored else "new, kept in"
+    return f"data {state} {broker.data_dir}"
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ created up front, and its dead-letter topic hooked into Quix's error callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -18,20 +19,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from confluent_kafka import KafkaError, KafkaException
 from quixstreams import Application
+from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.error_callbacks import ConsumerErrorCallback, default_on_consumer_error
 from quixstreams.kafka.configuration import ConnectionConfig
+from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError
 from quixstreams.models import TimestampExtractor, TopicConfig
 from quixstreams.models.serializers import DeserializerType, SerializerType
 from quixstreams.models.topics import Topic
 from quixstreams.sources import BaseSource
 
 from pipelines.common.access import PIPELINE_ACCESS, pipeline_topics, transactional_id_prefix
-from pipelines.common.admin import TopicsUnusable
+from pipelines.common.admin import BrokerUnreachable, TopicsUnusable
 from pipelines.common.clients import (
     LIBRDKAFKA_LOGGER,
     client_config,
+    cluster_id,
     create_registry_topics,
     engine_producer_config,
     pipeline_group,
@@ -40,6 +45,7 @@ from pipelines.common.clients import (
 from pipelines.common.dlq import DECODE_STAGE, DeadLetters, stage
 from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.origin import stamp_origin, without_origin
+from pipelines.common.outage import OUTAGE_BUDGET_S, BrokerOutage
 from pipelines.common.serialization import EventDeserializer
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topic_checks import BrokerTopic, cleanup_mismatch, copartition_mismatch
@@ -59,6 +65,21 @@ FAST_GROUP_CONFIG = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
 def _processing_time_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -> int:
     return time.time_ns() // 1_000_000
 
+
+COMMIT_LOST = frozenset({
+    KafkaError.UNKNOWN_MEMBER_ID,  # the group moved on without us (session timed out)
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError._WAIT_COORD,  # librdkafka's local codes: the broker is away
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError._ALL_BROKERS_DOWN,
+})  # fmt: skip
+"""Commit refusals an outage or a rebalance explains: drop the checkpoint and rejoin."""
 
 EXIT_GRACE_EXCEEDED = 3
 """Exit code when a step outlived the shutdown grace period (nothing was committed)."""
@@ -90,6 +111,56 @@ class StreamwiseApplication(Application):
         self._composed: dict[str, Any] | None = None
         self._timed: dict[str, Any] = {}
         self._event_topics: dict[str, EventDeserializer] = {}
+        self.stopped_by: Exception | None = None
+        """Why the loop was stopped from inside (a changed cluster): raised after ``run``."""
+        self._commit = self._processing_context.commit_checkpoint
+        self._processing_context.commit_checkpoint = self._commit_or_drop  # type: ignore[method-assign]
+
+    def _commit_or_drop(self, force: bool = False, revoking: bool = False) -> None:
+        """Commit the checkpoint; if the broker or the group lost it, drop it and rejoin.
+
+        Quix dies with a traceback when a commit is refused. Through a broker outage that
+        happens twice over: while the coordinator is away (Waiting for coordinator), and
+        after an outage longer than the session timeout, which costs the consumer its
+        group membership (Unknown member). The checkpoint's state was not flushed, so
+        carrying on would run on state missing its last changes. Instead the checkpoint is
+        dropped and the consumer rejoins: it is assigned its partitions again, restores
+        their state from the changelogs and resumes from the last committed offset, so
+        the dropped messages are processed again (at-least-once; under exactly-once the
+        transaction is aborted). Private Quix 3.28 API, as above.
+        """
+        try:
+            self._commit(force=force, revoking=revoking)
+        except (CheckpointConsumerCommitError, KafkaException) as exc:  # Kafka: exactly-once
+            error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            if error is None or error.code() not in COMMIT_LOST:
+                raise
+            logging.getLogger(__name__).warning(
+                "could not commit (%s): dropping the uncommitted checkpoint and rejoining the "
+                "group; its messages are processed again",
+                error.str(),
+            )
+            context = self._processing_context
+            context.checkpoint.close(revoking=revoking)
+            context.init_checkpoint()  # type: ignore[no-untyped-call]
+            if not revoking:  # a revoke is a rejoin already
+                self._rejoin()
+
+    def _rejoin(self) -> None:
+        """Leave and rejoin the group with Quix's own callbacks: revoke, assign, recover."""
+        topics = self._dataframe_registry.consumer_topics + (
+            self._topic_manager.changelog_topics_list
+        )
+        self._consumer.unsubscribe()  # type: ignore[no-untyped-call]
+        self._consumer.subscribe(
+            topics=topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )  # fmt: skip
+
+    def stop_because(self, reason: Exception) -> None:
+        """Stop the loop as SIGTERM would (checkpoint committed), then raise ``reason``."""
+        self.stopped_by = reason
+        self.stop()
 
     def topic(  # noqa: PLR0917 - Quix's own signature
         self,
@@ -267,12 +338,21 @@ class PipelineApp:
             flush=True,
         )
         port = self.settings.metrics_port
-        if port is None:
-            self.app.run()
-            return
-        with serving(self.metrics, self.settings.metrics_host, port) as bound:
-            self._announce_metrics_port(bound)
-            self.app.run()
+        with contextlib.ExitStack() as stack:
+            if port is not None:
+                bound = stack.enter_context(serving(self.metrics, self.settings.metrics_host, port))
+                self._announce_metrics_port(bound)
+            try:
+                self.app.run()
+            except KafkaBrokerUnavailableError:
+                msg = (
+                    f"the broker {self.settings.broker} was unreachable for more than "
+                    f"{OUTAGE_BUDGET_S:.0f} s; stopped without committing: start the pipeline "
+                    "again once the broker is back, it resumes where it stopped"
+                )
+                raise BrokerUnreachable(msg) from None
+        if self.app.stopped_by is not None:
+            raise self.app.stopped_by
 
     def _announce_metrics_port(self, port: int) -> None:
         """Write the port metrics are served on where a health check finds it.
@@ -301,9 +381,15 @@ def make_app(
     dead_letters = DeadLetters(
         pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
     )
-    metrics = PipelineMetrics(
-        pipeline, state_dir=settings.state_dir / pipeline, dead_letters=lambda: dead_letters.sent
+    outage = BrokerOutage(
+        lambda: cluster_id(connection),
+        lambda changed: app.stop_because(changed),  # noqa: PLW0108 - app is made below
     )
+    outage.install()
+    metrics = PipelineMetrics(
+        pipeline, state_dir=settings.state_dir / pipeline, dead_letters=lambda: dead_letters.sent,
+        outage=outage,
+    )  # fmt: skip
     stats = metrics.client_stats_config()
     group = consumer_group or pipeline_group(pipeline, settings.topic_prefix)
     app = StreamwiseApplication(
@@ -324,7 +410,8 @@ def make_app(
         on_consumer_error=dead_letters.on_consumer_error,
         on_processing_error=dead_letters.on_processing_error,
         on_message_processed=metrics.on_message_processed(on_message_processed),
-        loglevel=settings.log_level,
+        loglevel=None,  # Quix logs through ours: one format, STREAMWISE_LOG_LEVEL
+        broker_availability_timeout=OUTAGE_BUDGET_S,
         metrics=metrics,
         shutdown_grace_s=settings.shutdown_grace_s,
     )

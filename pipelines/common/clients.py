@@ -103,6 +103,15 @@ def _accepted(config: dict[str, str]) -> bool:
     return False
 
 
+def cluster_id(config: dict[str, Any], timeout_s: float = 5.0) -> str | None:
+    """The id of the cluster behind ``config``'s brokers; ``None`` if none answers in time."""
+    try:
+        found = AdminClient({**config, "logger": LIBRDKAFKA_LOGGER}).list_topics(timeout=timeout_s)
+    except KafkaException:
+        return None
+    return str(found.cluster_id) if found.cluster_id else None
+
+
 def producer_config(settings: StreamwiseSettings) -> dict[str, Any]:
     """``client_config`` plus what every producer needs: the Java client's partitioner
     (keys land where Quix and Java producers put them, so joins stay co-partitioned)

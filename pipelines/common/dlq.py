@@ -32,6 +32,7 @@ from quixstreams.models import Row
 from models.errors import ModelUnavailable
 from models.retry import Retry
 from pipelines.common.origin import split_origin
+from pipelines.common.outage import OUTAGE_BUDGET_S
 from pipelines.common.serialization import encode_json, original_bytes
 from state.vectors import VectorStoreUnavailable
 
@@ -83,7 +84,7 @@ def stage(
     fn: Callable[P, R],
     *,
     attempts: int = 1,
-    outage_budget_s: float = 240.0,
+    outage_budget_s: float = OUTAGE_BUDGET_S,
     retry: Retry = OUTAGE_BACKOFF,
 ) -> Callable[P, R]:
     """Wrap a pipeline step so its failures name the stage and follow the DLQ rules.
@@ -96,23 +97,31 @@ def stage(
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        attempt, outage_started = 0, None
+        attempt, retries, outage_started = 0, 0, None
         while True:
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except OUTAGES as exc:
                 now = time.monotonic()
-                outage_started = outage_started or now
+                if outage_started is None:  # one line when it starts, not one per retry
+                    outage_started = now
+                    logger.warning("stage=%s outage: %s; retrying with backoff for up to "
+                                   "%.0f s", name, exc, outage_budget_s)  # fmt: skip
                 if now - outage_started > outage_budget_s:
                     raise
-                delay = retry.delay(attempt)
-                logger.warning("stage=%s outage, retry in %.1fs: %s", name, delay, exc)
-                retry.sleep(delay)
+                retry.sleep(retry.delay(retries))
+                retries += 1
+                continue
             except Exception as exc:
                 attempt += 1
                 if attempt >= attempts:
                     raise StageFailed(name, attempt) from exc
                 logger.info("stage=%s attempt=%d failed, retrying: %s", name, attempt, exc)
+                continue
+            if outage_started is not None:
+                logger.warning("stage=%s recovered after %.0f s (%d retries)", name,
+                               time.monotonic() - outage_started, retries)  # fmt: skip
+            return result
 
     return run
 

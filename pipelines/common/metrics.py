@@ -36,6 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipelines.common import http
+from pipelines.common.outage import BrokerOutage
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,16 @@ def directory_bytes(path: Path) -> int:
 class PipelineMetrics:
     """The metrics of one pipeline, in a registry of its own, plus its health flags."""
 
-    def __init__(self, pipeline: str, *, state_dir: Path, dead_letters: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        pipeline: str,
+        *,
+        state_dir: Path,
+        dead_letters: Callable[[], int],
+        outage: BrokerOutage | None = None,
+    ) -> None:
         self.pipeline = pipeline
+        self._outage = outage
         self.registry = CollectorRegistry()
         self._state_dir = state_dir
         self._dead_letters = dead_letters
@@ -182,6 +191,8 @@ class PipelineMetrics:
         """librdkafka's statistics (served from poll, on the main loop: also a heartbeat)."""
         self.heartbeat()
         stats = orjson.loads(stats_json)
+        if self._outage is not None:
+            self._outage.on_stats(stats)
         if stats.get("type") == "consumer":
             self._update_lag(stats)
         elif stats.get("type") == "producer":
@@ -207,7 +218,8 @@ class PipelineMetrics:
 
     @property
     def ready(self) -> bool:
-        return self._processing and not self._stopping and self.live
+        reachable = self._outage is None or not self._outage.ongoing
+        return self._processing and not self._stopping and self.live and reachable
 
     # -- internals ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ answers metadata requests and stops it (never leaving an orphan) on exit.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import socket
@@ -60,6 +61,10 @@ class RunningBroker:
     client_config: dict[str, str] = field(default_factory=dict)
     """What a client needs besides the address (SASL_SSL: mechanism, user, password, CA)."""
     listener: SecureListener | None = field(default=None, compare=False, repr=False)
+    data_dir: Path | None = None
+    """Where it keeps its log across restarts (``None``: a temporary folder, removed on exit)."""
+    restored: bool = False
+    """It came back with the topics, offsets and transactions of an earlier run in ``data_dir``."""
 
     @property
     def secure(self) -> SecureListener:
@@ -129,6 +134,7 @@ def embedded_broker(
     *,
     port: int = 0,
     workdir: Path | None = None,
+    data_dir: Path | None = None,
     ready_timeout_s: float = 90.0,
     security: SaslSsl | None = None,
     log_dir: Path | None = None,
@@ -136,10 +142,12 @@ def embedded_broker(
     """Run an embedded broker for the duration of the ``with`` block.
 
     ``port=0`` picks a free port. Kafka keeps its log dir under ``workdir`` (a
-    temporary folder by default, removed on exit): every embedded broker starts empty.
-    Its logs go to ``log_dir`` if given (appended, kept after exit), else beside its data.
-    With ``security``, Kafka listens with SASL_SSL only; ``client_config`` of the
-    running broker says how to connect.
+    temporary folder by default, removed on exit): such a broker starts empty. With
+    ``data_dir`` it keeps its log and metadata there instead, across stops and kills,
+    and comes back on the port (and controller port) it had: same cluster, every
+    topic, offset and transaction intact. Its logs go to ``log_dir`` if given
+    (appended, kept after exit), else beside its data. With ``security``, Kafka listens
+    with SASL_SSL only; ``client_config`` of the running broker says how to connect.
     """
     if engine not in ENGINES:
         msg = f"unknown broker engine {engine!r}; choose one of {', '.join(ENGINES)}"
@@ -147,43 +155,79 @@ def embedded_broker(
     if security is not None and engine != "kafka":
         msg = f"SASL_SSL needs the kafka engine; {engine!r} cannot do it"
         raise BrokerError(msg)
-    port = port or free_port()
-    home = Path(tempfile.mkdtemp(prefix=f"streamwise-{engine}-", dir=workdir))
+    if data_dir is not None and (engine != "kafka" or security is not None):
+        msg = "a data dir that survives restarts needs the kafka engine without SASL_SSL"
+        raise BrokerError(msg)
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    home = data_dir or Path(tempfile.mkdtemp(prefix=f"streamwise-{engine}-", dir=workdir))
     try:
+        ports = _ports(home, port) if data_dir is not None else Ports(port or free_port())
         listener = SecureListener.prepare(security, home) if security is not None else None
         clients = listener.client_config() if listener is not None else {}
-        argv, log_file, producer_config = _prepare(engine, port, home, listener, log_dir)
+        argv, log_file, producer_config, restored = _prepare(engine, ports, home, listener,
+                                                             log_dir)  # fmt: skip
         child = process.spawn(argv, log_path=log_file, cwd=home)
         try:
-            address = f"127.0.0.1:{port}"
+            address = f"127.0.0.1:{ports.port}"
             wait_ready(address, timeout_s=ready_timeout_s, child=child, log_file=log_file,
                        client_config=clients)  # fmt: skip
             logger.info("embedded %s broker ready at %s (pid %s)", engine, address, child.pid)
             yield RunningBroker(engine, address, log_file, child, producer_config, clients,
-                                listener)  # fmt: skip
+                                listener, data_dir, restored)  # fmt: skip
         finally:
             process.stop(child)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if data_dir is None:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The client port and the KRaft controller port of one broker."""
+
+    port: int
+    controller_port: int = field(default_factory=free_port)
+
+
+def _ports(home: Path, port: int) -> Ports:
+    """The ports a broker in ``home`` had before (``port`` overrides its client port), or
+    new ones, remembered for its next start: a restart must look like the same broker."""
+    remembered = home / "ports.json"
+    if remembered.exists():
+        was = json.loads(remembered.read_text())
+        ports = Ports(port or int(was["port"]), int(was["controller_port"]))
+    else:
+        ports = Ports(port or free_port())
+    remembered.write_text(
+        json.dumps({"port": ports.port, "controller_port": ports.controller_port})
+    )
+    return ports
 
 
 def _prepare(
-    engine: Engine, port: int, home: Path, listener: SecureListener | None, log_dir: Path | None
-) -> tuple[list[str], Path, dict[str, str | int]]:
-    """The command line, log file and producer settings for ``engine`` in ``home``."""
+    engine: Engine, ports: Ports, home: Path, listener: SecureListener | None,
+    log_dir: Path | None,
+) -> tuple[list[str], Path, dict[str, str | int], bool]:  # fmt: skip
+    """The command line, log file and producer settings for ``engine`` in ``home``, and
+    whether it restores a log dir formatted before."""
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
     if engine == "tansu":
-        return tansu_command(port), (log_dir or home) / "tansu.log", dict(TANSU_PRODUCER_CONFIG)
+        command = tansu_command(ports.port)
+        return command, (log_dir or home) / "tansu.log", dict(TANSU_PRODUCER_CONFIG), False
     java, jars = java_executable(), kafka_jars()
     node = KafkaNode(
-        home=home, port=port, controller_port=free_port(), security=listener, log_dir=log_dir
-    )
+        home=home, port=ports.port, controller_port=ports.controller_port, security=listener,
+        log_dir=log_dir,
+    )  # fmt: skip
     node.write_config()
-    formatted = subprocess.run(
-        node.format_command(java, jars), capture_output=True, text=True, check=False
-    )
-    if formatted.returncode != 0:
-        msg = f"could not format the Kafka log dir: {formatted.stderr.strip()[-500:]}"
-        raise BrokerError(msg)
-    return node.run_command(java, jars), node.log_file, {}
+    restored = node.formatted
+    if not restored:
+        formatted = subprocess.run(
+            node.format_command(java, jars), capture_output=True, text=True, check=False
+        )
+        if formatted.returncode != 0:
+            msg = f"could not format the Kafka log dir: {formatted.stderr.strip()[-500:]}"
+            raise BrokerError(msg)
+    return node.run_command(java, jars), node.log_file, {}, restored

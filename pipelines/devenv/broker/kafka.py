@@ -157,6 +157,11 @@ class KafkaNode:
     def log_file(self) -> Path:
         return (self.log_dir or self.home) / "kafka.log"
 
+    @property
+    def formatted(self) -> bool:
+        """Its log dir was formatted by an earlier start (``meta.properties`` is there)."""
+        return (self.home / "data" / "meta.properties").exists()
+
     def write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         settings = {

@@ -1,0 +1,139 @@
+"""Broker outages as an operator wants to read them: one line when it starts, one when it ends.
+
+librdkafka retries a lost broker by itself, and reports every failed attempt: Quix logs
+each as an error, several a second per client. ``BrokerOutage`` keeps the state those
+reports imply instead. It learns from librdkafka's statistics (every client's view of
+every broker, every few seconds) whether any client has lost all its brokers; the
+transitions are the two lines, and ``/readyz`` says unavailable in between. The error
+reports themselves are dropped by its logging filter, keeping the last one as the reason.
+
+A broker that comes back as another cluster (an empty one started on the same port)
+holds none of our topics or offsets: carrying on would be a silent stall. The outage's
+end checks the cluster id, and a changed one stops the pipeline with one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import KafkaError
+
+logger = logging.getLogger("streamwise.outage")
+
+OUTAGE_BUDGET_S = 240.0
+"""How long a pipeline waits out an outage (broker, model server, vector store) before it
+stops without committing. Below Kafka's default max poll interval (300 s)."""
+
+_CONNECTION_CODES = frozenset({
+    KafkaError._TRANSPORT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._RESOLVE,
+})  # fmt: skip
+# Quix's default error callbacks: 'Kafka consumer error: <reason> code="-195"'.
+_CLIENT_ERROR = re.compile(
+    r'^Kafka (?:consumer|producer) error: (?P<reason>.*) code="(?P<code>-?\d+)"$'
+)
+# Quix's own per-broker and recovery reports, and librdkafka's connection logs (Quix's
+# clients log them on Quix's loggers), which these two lines replace.
+_CONNECTION_REPORTS = re.compile(
+    r"^(?:Kafka (?:consumer|producer)(?: broker connectivity restored|: broker )"
+    r"|FAIL \[rdkafka#|\d+/\d+ brokers are down$)"
+)
+# Anything else librdkafka says while the brokers are gone (session timeouts, ...).
+_LIBRDKAFKA = re.compile(r"^[A-Z]+ \[rdkafka#")
+
+
+QUIX_CLIENT_LOGGERS = ("quixstreams.kafka.consumer", "quixstreams.kafka.producer")
+
+
+class ClusterChanged(ConnectionError):
+    """The broker answers, but as another cluster than the one the pipeline started on."""
+
+
+class BrokerOutage(logging.Filter):
+    """Whether the brokers are reachable, from the clients' statistics; see the module doc.
+
+    ``cluster_id`` asks the broker for its cluster id (``None`` if it cannot tell);
+    ``on_cluster_changed`` is called (with a ``ClusterChanged``) when it answers with
+    another one after an outage.
+    """
+
+    def __init__(
+        self,
+        cluster_id: Callable[[], str | None],
+        on_cluster_changed: Callable[[ClusterChanged], None],
+        *,
+        budget_s: float = OUTAGE_BUDGET_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._cluster_id, self._on_cluster_changed = cluster_id, on_cluster_changed
+        self._budget_s, self._clock = budget_s, clock
+        self._known_cluster = cluster_id()
+        self._cut_off: dict[str, bool] = {}
+        self._since: float | None = None
+        self._reason = "no broker answers"
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        """Filter Quix's Kafka client loggers through this outage (in place of an earlier one)."""
+        for name in QUIX_CLIENT_LOGGERS:
+            quix_logger = logging.getLogger(name)
+            for earlier in [f for f in quix_logger.filters if isinstance(f, BrokerOutage)]:
+                quix_logger.removeFilter(earlier)
+            quix_logger.addFilter(self)
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop the per-attempt connection reports (keeping the latest as the reason), and
+        librdkafka's other complaints while the outage lasts."""
+        message = record.getMessage()
+        error = _CLIENT_ERROR.match(message)
+        if error is not None and int(error["code"]) in _CONNECTION_CODES:
+            self._reason = error["reason"]
+            return False
+        if _CONNECTION_REPORTS.match(message):
+            return False
+        return not (self.ongoing and _LIBRDKAFKA.match(message))
+
+    def on_stats(self, stats: dict[str, Any]) -> None:
+        """One client's statistics: is it cut off from every broker it knows?"""
+        brokers = [b for b in stats.get("brokers", {}).values() if b.get("nodeid", -1) != -1]
+        if not brokers:
+            return  # still bootstrapping: nothing known to be lost
+        cut_off = all(b.get("state") != "UP" for b in brokers)
+        with self._lock:
+            self._cut_off[str(stats.get("name", ""))] = cut_off
+            down = any(self._cut_off.values())
+            if down and self._since is None:
+                self._since = self._clock()
+                logger.warning(
+                    "broker unreachable: %s; waiting for it up to %.0f s, then stopping "
+                    "without committing",
+                    self._reason, self._budget_s,
+                )  # fmt: skip
+            elif not down and self._since is not None:
+                lasted = self._clock() - self._since
+                self._since = None
+                logger.warning("broker reachable again after %.0f s", lasted)
+                self._check_cluster()
+
+    def _check_cluster(self) -> None:
+        now = self._cluster_id()
+        if self._known_cluster is None:
+            self._known_cluster = now
+        elif now is not None and now != self._known_cluster:
+            msg = (
+                f"the broker came back as another cluster (id {now}, was "
+                f"{self._known_cluster}): it holds none of this pipeline's topics or offsets; "
+                "stopped. Point STREAMWISE_BROKER at the old cluster, or recreate the topics"
+            )
+            self._on_cluster_changed(ClusterChanged(msg))

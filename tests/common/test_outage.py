@@ -1,0 +1,77 @@
+"""Broker outages in two lines, from librdkafka's statistics; a changed cluster stops."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from pipelines.common.outage import BrokerOutage, ClusterChanged
+
+
+def stats(client: str, *states: str) -> dict[str, Any]:
+    """A client's statistics with one known broker per state (bootstrap entries: nodeid -1)."""
+    brokers = {f"b{i}": {"nodeid": i, "state": state} for i, state in enumerate(states, 1)}
+    return {"name": client, "brokers": {"bootstrap": {"nodeid": -1, "state": "INIT"}, **brokers}}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def outage_with(
+    clusters: list[str | None], changed: list[ClusterChanged], clock: Clock
+) -> BrokerOutage:
+    return BrokerOutage(lambda: clusters.pop(0), changed.append, clock=clock)
+
+
+def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="streamwise.outage")
+    clock, changed = Clock(), []
+    outage = outage_with(["c1", "c1"], changed, clock)
+    refused = logging.makeLogRecord({"msg": 'Kafka consumer error: 127.0.0.1:9/1: Connect '
+                                            'failed: Connection refused code="-195"'})  # fmt: skip
+    other = logging.makeLogRecord({"msg": 'Kafka consumer error: Broker: Unknown member code="25"'})
+    assert outage.filter(refused) is False, "per-attempt reports are dropped"
+    assert outage.filter(other) is True, "other errors still show"
+
+    outage.on_stats(stats("consumer", "UP"))
+    outage.on_stats(stats("producer", "UP"))
+    assert not outage.ongoing
+    for _ in range(3):
+        outage.on_stats(stats("consumer", "DOWN"))
+    assert outage.ongoing
+    clock.now = 42.0
+    outage.on_stats(stats("producer", "CONNECT"))
+    outage.on_stats(stats("consumer", "UP"))
+    assert outage.ongoing, "the producer is still cut off"
+    outage.on_stats(stats("producer", "UP"))
+    assert not outage.ongoing
+    assert [r.getMessage() for r in caplog.records] == [
+        "broker unreachable: 127.0.0.1:9/1: Connect failed: Connection refused; waiting for it "
+        "up to 240 s, then stopping without committing",
+        "broker reachable again after 42 s",
+    ]
+    assert changed == []
+
+
+def test_a_client_still_bootstrapping_is_not_an_outage() -> None:
+    outage = outage_with(["c1"], [], Clock())
+    outage.on_stats({"name": "consumer", "brokers": {"bootstrap": {"nodeid": -1, "state": "DOWN"}}})
+    assert not outage.ongoing
+
+
+def test_a_broker_back_as_another_cluster_stops_the_pipeline() -> None:
+    changed: list[ClusterChanged] = []
+    outage = outage_with(["c1", "c2"], changed, Clock())
+    outage.on_stats(stats("consumer", "DOWN"))
+    outage.on_stats(stats("consumer", "UP"))
+    [error] = changed
+    assert "came back as another cluster (id c2, was c1)" in str(error)
