@@ -30,13 +30,14 @@ class ChromaServer:
 
 @contextmanager
 def running_chroma(
-    path: Path, log_path: Path, *, ready_within_s: float = 60.0
+    path: Path, log_path: Path, *, port: int = 0, ready_within_s: float = 60.0
 ) -> Iterator[ChromaServer]:
-    """Serve the Chroma data in ``path`` on a free port, until the block ends.
+    """Serve the Chroma data in ``path`` on ``port`` (0: a free one), until the block ends.
 
     Yields once the server answers its heartbeat; stops its whole process group after.
+    Started again on the same ``path`` and port, it is the same store to its clients.
     """
-    port = free_port()
+    port = port or free_port()
     chroma = Path(sys.executable).with_name("chroma")
     child = process.spawn(
         [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],

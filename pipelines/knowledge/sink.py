@@ -46,6 +46,7 @@ class KnowledgeSink(BaseSink):
         self._connect, self._embedder, self._backoff_s = connect, embedder, backoff_s
         self._index: KnowledgeIndex | None = None
         self._pending: list[SyncPlan] = []
+        self._unavailable_since: float | None = None
         self.embedded = 0
         self.applied = 0
 
@@ -75,8 +76,15 @@ class KnowledgeSink(BaseSink):
         try:
             embedded = index.apply(plans, self._embedder)
         except VectorStoreUnavailable as exc:
-            logger.warning("chroma unavailable, retry in %ss: %s", self._backoff_s, exc)
+            if self._unavailable_since is None:  # one line when it starts, not one per retry
+                self._unavailable_since = time.monotonic()
+                logger.warning("chroma unavailable: %s; the sync pauses and retries every "
+                               "%.0f s, nothing is dropped", exc, self._backoff_s)  # fmt: skip
             raise SinkBackpressureError(retry_after=self._backoff_s) from exc
+        if self._unavailable_since is not None:
+            logger.warning("chroma reachable again after %.0f s",
+                           time.monotonic() - self._unavailable_since)  # fmt: skip
+            self._unavailable_since = None
         self.embedded += embedded
         self.applied += len(plans)
         logger.info(
