@@ -18,7 +18,7 @@ BENCH_DEBS := debian-faq
 
 .PHONY: demo test lint format bench venv clean test-debs bench-debs \
 	e2e e2e-debs docker-engine base-images wheelhouse image kafka-image ollama-image images \
-	ollama-bin
+	ollama-bin toxiproxy-bin
 
 # Containers (`make image`, `make e2e`): built with no registry, from Debian packages,
 # PyPI wheels, Maven Central jars and the Go module proxy (see deploy/).
@@ -29,6 +29,7 @@ JAVA_BASE_IMAGE := streamwise-java-base:bookworm
 STREAMWISE_IMAGE ?= streamwise:latest
 KAFKA_IMAGE ?= streamwise-kafka:4.1.1
 OLLAMA_VERSION := 0.17.4
+TOXIPROXY_VERSION := 2.12.0
 OLLAMA_IMAGE ?= streamwise-ollama:$(OLLAMA_VERSION)
 WHEELHOUSE := .wheelhouse
 
@@ -78,7 +79,11 @@ bench-debs:
 ollama-bin:
 	deploy/ollama/build.sh $(OLLAMA_VERSION) $(CACHE_DIR) >/dev/null
 
-test: lint test-debs ollama-bin
+# Toxiproxy for the network-fault tests (tests/faults), from its Go module, cached.
+toxiproxy-bin:
+	deploy/toxiproxy/build.sh $(TOXIPROXY_VERSION) $(CACHE_DIR) >/dev/null
+
+test: lint test-debs ollama-bin toxiproxy-bin
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) bench-debs

@@ -138,6 +138,7 @@ def embedded_broker(
     ready_timeout_s: float = 90.0,
     security: SaslSsl | None = None,
     log_dir: Path | None = None,
+    advertised_port: int | None = None,
 ) -> Iterator[RunningBroker]:
     """Run an embedded broker for the duration of the ``with`` block.
 
@@ -148,7 +149,11 @@ def embedded_broker(
     topic, offset and transaction intact. Its logs go to ``log_dir`` if given
     (appended, kept after exit), else beside its data. With ``security``, Kafka listens
     with SASL_SSL only; ``client_config`` of the running broker says how to connect.
+    ``advertised_port`` sends clients elsewhere after bootstrap (a fault proxy in front).
     """
+    if advertised_port is not None and (engine != "kafka" or security is not None):
+        msg = "an advertised port needs the kafka engine without SASL_SSL"
+        raise BrokerError(msg)
     if engine not in ENGINES:
         msg = f"unknown broker engine {engine!r}; choose one of {', '.join(ENGINES)}"
         raise BrokerError(msg)
@@ -165,8 +170,9 @@ def embedded_broker(
         ports = _ports(home, port) if data_dir is not None else Ports(port or free_port())
         listener = SecureListener.prepare(security, home) if security is not None else None
         clients = listener.client_config() if listener is not None else {}
-        argv, log_file, producer_config, restored = _prepare(engine, ports, home, listener,
-                                                             log_dir)  # fmt: skip
+        argv, log_file, producer_config, restored = _prepare(
+            engine, ports, home, listener, log_dir=log_dir, advertised_port=advertised_port
+        )
         child = process.spawn(argv, log_path=log_file, cwd=home)
         try:
             address = f"127.0.0.1:{ports.port}"
@@ -206,8 +212,8 @@ def _ports(home: Path, port: int) -> Ports:
 
 
 def _prepare(
-    engine: Engine, ports: Ports, home: Path, listener: SecureListener | None,
-    log_dir: Path | None,
+    engine: Engine, ports: Ports, home: Path, listener: SecureListener | None, *,
+    log_dir: Path | None, advertised_port: int | None,
 ) -> tuple[list[str], Path, dict[str, str | int], bool]:  # fmt: skip
     """The command line, log file and producer settings for ``engine`` in ``home``, and
     whether it restores a log dir formatted before."""
@@ -219,7 +225,7 @@ def _prepare(
     java, jars = java_executable(), kafka_jars()
     node = KafkaNode(
         home=home, port=ports.port, controller_port=ports.controller_port, security=listener,
-        log_dir=log_dir,
+        log_dir=log_dir, advertised_port=advertised_port,
     )  # fmt: skip
     node.write_config()
     restored = node.formatted

@@ -148,6 +148,8 @@ class KafkaNode:
     """A SASL_SSL client listener instead of the plaintext one."""
     log_dir: Path | None = None
     """Where its logs go (``home`` by default): a data dir keeps them after the broker stops."""
+    advertised_port: int | None = None
+    """The port clients are told to connect to (``port`` by default): a proxy's, say."""
 
     @property
     def properties(self) -> Path:
@@ -171,7 +173,7 @@ class KafkaNode:
             "listeners": (
                 f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
             ),
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.advertised_port or self.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
