@@ -39,15 +39,16 @@ def running_ollama(
     workdir: Path,
     *,
     threads: int | None = None,
+    port: int = 0,
     ready_within_s: float = 60.0,
 ) -> Iterator[OllamaServer]:
-    """Serve ``gguf`` as ``model`` on a free port, until the block ends.
+    """Serve ``gguf`` as ``model`` on ``port`` (0: a free one), until the block ends.
 
     ``workdir`` holds the server's home, model store and log. ``threads`` sets the
     model's ``num_thread`` (Ollama's own choice when None). Yields once the model is
     created; stops the server and its runners (one process group) after.
     """
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "HOME": str(workdir / "home"),
