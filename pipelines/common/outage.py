@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from confluent_kafka import KafkaError
 
 logger = logging.getLogger("streamwise.outage")
@@ -48,6 +49,11 @@ _CONNECTION_REPORTS = re.compile(
 _LIBRDKAFKA = re.compile(r"^[A-Z]+ \[rdkafka#")
 
 
+PIPELINE_MEANWHILE = (
+    f"waiting for it up to {OUTAGE_BUDGET_S:.0f} s, then stopping without committing"
+)
+"""What a pipeline does while its brokers are gone (the outage line says it)."""
+
 QUIX_CLIENT_LOGGERS = ("quixstreams.kafka.consumer", "quixstreams.kafka.producer")
 
 
@@ -60,7 +66,8 @@ class BrokerOutage(logging.Filter):
 
     ``cluster_id`` asks the broker for its cluster id (``None`` if it cannot tell);
     ``on_cluster_changed`` is called (with a ``ClusterChanged``) when it answers with
-    another one after an outage.
+    another one after an outage. ``meanwhile`` ends the outage line: what the client
+    does until the brokers are back.
     """
 
     def __init__(
@@ -68,12 +75,12 @@ class BrokerOutage(logging.Filter):
         cluster_id: Callable[[], str | None],
         on_cluster_changed: Callable[[ClusterChanged], None],
         *,
-        budget_s: float = OUTAGE_BUDGET_S,
+        meanwhile: str = PIPELINE_MEANWHILE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self._cluster_id, self._on_cluster_changed = cluster_id, on_cluster_changed
-        self._budget_s, self._clock = budget_s, clock
+        self._meanwhile, self._clock = meanwhile, clock
         self._known_cluster = cluster_id()
         self._cut_off: dict[str, bool] = {}
         self._since: float | None = None
@@ -104,6 +111,10 @@ class BrokerOutage(logging.Filter):
             return False
         return not (self.ongoing and _LIBRDKAFKA.match(message))
 
+    def on_stats_json(self, stats_json: str) -> None:
+        """librdkafka's ``stats_cb``, for clients that feed nothing else from it."""
+        self.on_stats(orjson.loads(stats_json))
+
     def on_stats(self, stats: dict[str, Any]) -> None:
         """One client's statistics: is it cut off from every broker it knows?"""
         brokers = [b for b in stats.get("brokers", {}).values() if b.get("nodeid", -1) != -1]
@@ -115,11 +126,7 @@ class BrokerOutage(logging.Filter):
             down = any(self._cut_off.values())
             if down and self._since is None:
                 self._since = self._clock()
-                logger.warning(
-                    "broker unreachable: %s; waiting for it up to %.0f s, then stopping "
-                    "without committing",
-                    self._reason, self._budget_s,
-                )  # fmt: skip
+                logger.warning("broker unreachable: %s; %s", self._reason, self._meanwhile)
             elif not down and self._since is not None:
                 lasted = self._clock() - self._since
                 self._since = None

@@ -10,6 +10,7 @@ each answer to the caller waiting for that ``question_id``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -19,10 +20,19 @@ import orjson
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
 from pipelines.common.access import SERVE_ACCESS
-from pipelines.common.clients import client_config, create_registry_topics, producer_config
+from pipelines.common.clients import (
+    client_config,
+    cluster_id,
+    create_registry_topics,
+    producer_config,
+)
 from pipelines.common.events import Answer, Question
+from pipelines.common.metrics import STATS_INTERVAL_MS
+from pipelines.common.outage import BrokerOutage, ClusterChanged
 from pipelines.common.serialization import PoisonMessage, decode_event, encode_json
 from pipelines.common.settings import StreamwiseSettings
+
+logger = logging.getLogger(__name__)
 
 
 class AnswerTimeout(TimeoutError):
@@ -65,6 +75,18 @@ def question_event(
     return question_id, raw
 
 
+class BrokerUnavailable(ConnectionError):
+    """The broker cannot take the question now: nothing was asked (``serve``: 503)."""
+
+
+SERVE_MEANWHILE = "asks are answered 503 until it is back"
+
+
+def _report_cluster_change(changed: ClusterChanged) -> None:
+    """``serve`` keeps serving (asks will time out) but says loudly why."""
+    logger.error("%s", changed)
+
+
 class AnswerRouter:
     """Publishes questions and routes answers back to their askers (thread-safe)."""
 
@@ -72,10 +94,17 @@ class AnswerRouter:
         self._questions = settings.topic_prefix + "questions"
         self._answers = settings.topic_prefix + "answers"
         create_registry_topics(settings, SERVE_ACCESS.topics)
-        self._producer = Producer(producer_config(settings))
+        connection = {k: v for k, v in client_config(settings).items() if k != "logger"}
+        self.outage = BrokerOutage(
+            lambda: cluster_id(connection), _report_cluster_change, meanwhile=SERVE_MEANWHILE
+        )
+        watched = {"statistics.interval.ms": STATS_INTERVAL_MS,
+                   "stats_cb": self.outage.on_stats_json}  # fmt: skip
+        self._producer = Producer({**producer_config(settings), **watched})
         self._consumer = Consumer(
             {
                 **client_config(settings),
+                **watched,
                 "group.id": f"streamwise-ask-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,
             }
@@ -106,6 +135,9 @@ class AnswerRouter:
             min_versions=min_versions,
             wait_s=timeout_s / 2,  # leave the other half to retrieval and the model
         )
+        if self.outage.ongoing:
+            msg = "the broker is unreachable: the question cannot be published now; retry later"
+            raise BrokerUnavailable(msg)
         arrived = threading.Event()
         slot: list[Answer] = []
         with self._lock:
@@ -114,7 +146,7 @@ class AnswerRouter:
             self._producer.produce(self._questions, key=question_id, value=raw)
             if self._producer.flush(timeout_s) != 0:
                 msg = f"could not publish the question to {self._questions!r}"
-                raise ConnectionError(msg)
+                raise BrokerUnavailable(msg)
             if not arrived.wait(timeout_s):
                 msg = (
                     f"no answer to {question_id} within {timeout_s:g}s: are 'streamwise run "

@@ -2,10 +2,11 @@
 
 ``POST /v1/ask`` with ``{"text": ..., "customer_id"?, "min_versions"?, "timeout_s"?}``
 answers ``200`` with the answer record, ``400`` on a bad request, ``413`` for a body
-over 64 KiB and ``504`` when no answer arrived within the timeout; errors are
+over 64 KiB, ``503`` (with ``Retry-After``) while the broker is unreachable and ``504``
+when no answer arrived within the timeout; errors are
 ``{"error": reason}``, except a ``Content-Length`` over the limit, which Starlette's
 body limit answers itself (``Content Too Large``, plain text; a longer chunked body
-gets ours). ``GET /healthz`` answers ``200``.
+gets ours). ``GET /healthz`` answers ``200``, or ``503`` while the broker is unreachable.
 
 With ``STREAMWISE_AUTH_TOKENS_FILE`` set (``common.auth``) every ask needs
 ``Authorization: Bearer <token>``: none, a malformed header or an unknown token gets
@@ -42,12 +43,20 @@ from pipelines.common.events import Answer
 from pipelines.common.rate import RateLimiter
 from pipelines.common.serialization import encode_json
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.knowledge.replies import AnswerRouter, AnswerTimeout, InvalidQuestion
+from pipelines.knowledge.replies import (
+    AnswerRouter,
+    AnswerTimeout,
+    BrokerUnavailable,
+    InvalidQuestion,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TIMEOUT_S = 120.0
+BROKER_RETRY_AFTER_S = 10
+"""What a 503 for an unreachable broker tells the caller to wait (librdkafka's reconnect
+backoff tops out at 10 s)."""
 ASK_REQUEST = {
     "type": "object",
     "required": ["text"],
@@ -223,6 +232,7 @@ def make_app(
             403: {"model": Error, "description": "A customer token asking for another customer."},
             429: {"model": Error, "description": "Over STREAMWISE_SERVE_RATE asks per minute."},
             413: {"model": Error, "description": f"Body over {MAX_BODY_BYTES} bytes."},
+            503: {"model": Error, "description": "The broker is unreachable; see Retry-After."},
             504: {"model": Error, "description": "No answer within 'timeout_s'."},
         },
         openapi_extra={
@@ -249,13 +259,17 @@ def make_app(
             response = _json({"error": str(exc)}, 400)
         except AnswerTimeout as exc:
             response = _json({"error": str(exc)}, 504)
+        except BrokerUnavailable as exc:
+            response = _json({"error": str(exc)}, 503, {"Retry-After": str(BROKER_RETRY_AFTER_S)})
         finally:
             _audit(principal, customer_id, response, started)
         return response
 
     @api.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Response:
+        if router.outage.ongoing:  # a load balancer takes this replica out meanwhile
+            return _json({"status": "broker unreachable"}, 503)
+        return _json({"status": "ok"})
 
     return api
 
