@@ -69,7 +69,8 @@ def make_app(
         return None if principals is None else staff_only(request)
 
     def summary(request: Request) -> Response:
-        return refused(request) or _json(view.summary())
+        shown = {**view.summary(), "broker_reachable": not reader.outage.ongoing}
+        return refused(request) or _json(shown)
 
     def find(request: Request) -> Response:  # sync: embedding runs on a worker thread
         if (refusal := refused(request)) is not None:

@@ -159,9 +159,11 @@ async function api(path) {
 async function refresh() {
   const live = document.getElementById("live");
   try {
-    render(await api("/api/summary"));
-    live.className = "live";
-    live.textContent = "live";
+    const summary = await api("/api/summary");
+    render(summary);
+    const reachable = summary.broker_reachable !== false;
+    live.className = reachable ? "live" : "live stale";
+    live.textContent = reachable ? "live" : "broker unreachable: figures may be stale";
     document.body.dataset.loaded = "true";
   } catch (err) {
     if (!live.textContent.startsWith("needs")) {
