@@ -23,6 +23,7 @@ from pipelines.cli.parser import EXIT_USAGE, build_parser
 from pipelines.cli.verbs import EXIT_FAILURE
 from pipelines.common import logs
 from pipelines.common.admin import BrokerUnreachable, TopicsUnusable
+from pipelines.common.app import StateDiskFull
 from pipelines.common.clients import BrokerNotConfigured
 from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
 from pipelines.devenv.broker import BrokerError
@@ -33,6 +34,7 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     BrokerUnreachable,
     BrokerNotConfigured,
     TopicsUnusable,
+    StateDiskFull,
     ConnectionError,
     TimeoutError,
     FileNotFoundError,

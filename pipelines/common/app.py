@@ -81,6 +81,11 @@ COMMIT_LOST = frozenset({
 })  # fmt: skip
 """Commit refusals an outage or a rebalance explains: drop the checkpoint and rejoin."""
 
+
+class StateDiskFull(OSError):
+    """The state volume has no room left: RocksDB cannot write the pipeline's state."""
+
+
 EXIT_GRACE_EXCEEDED = 3
 """Exit code when a step outlived the shutdown grace period (nothing was committed)."""
 
@@ -351,6 +356,15 @@ class PipelineApp:
                     "again once the broker is back, it resumes where it stopped"
                 )
                 raise BrokerUnreachable(msg) from None
+            except Exception as exc:
+                if "No space left on device" not in str(exc):
+                    raise
+                msg = (
+                    f"the state directory {self.settings.state_dir} is full (No space left on "
+                    "device); stopped without committing: free or grow the volume and start "
+                    "again, the state is restored from the changelog"
+                )
+                raise StateDiskFull(msg) from None
         if self.app.stopped_by is not None:
             raise self.app.stopped_by
 
