@@ -1,0 +1,80 @@
+"""Chroma, and separately Ollama, SIGKILLed and restarted under a running fraud triage.
+
+Alerts arrive before, while and after the dependency is gone; every alert gets its
+triaged copy, none is dead-lettered, and the triage rides it out without a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models.llm import default_llm_model_path
+from pipelines.devenv.broker import RunningBroker, free_port
+from pipelines.devenv.chroma_server import running_chroma
+from pipelines.devenv.ollama_server import running_ollama
+from tests.conftest import isolated_settings
+from tests.fraud.test_triage import VELOCITY, travel_alert
+from tests.kafkaio import produce, read
+from tests.models.real_ollama import OLLAMA_MODEL, ollama_binary
+from tests.processes import create_topics, start_pipeline, stop
+
+
+def alerts(batch: str) -> list[dict[str, Any]]:
+    made = [travel_alert(f"{batch}{i}", i, "Paris") for i in range(3)]
+    return [*made, {**VELOCITY, "alert_id": f"{batch}v", "card_id": f"card-{batch}v"}]
+
+
+@pytest.mark.parametrize("victim", ["chroma", "ollama"])
+def test_a_dependency_killed_mid_triage_loses_no_alert(
+    broker: RunningBroker, tmp_path: Path, pytestconfig: pytest.Config, victim: str
+) -> None:
+    binary, gguf = ollama_binary(pytestconfig), default_llm_model_path()
+    ports = {"chroma": free_port(), "ollama": free_port()}
+    starts: dict[str, Callable[[], AbstractContextManager[Any]]] = {
+        "chroma": lambda: running_chroma(tmp_path / "chroma", tmp_path / "chroma.log",
+                                         port=ports["chroma"]),
+        "ollama": lambda: running_ollama(binary, gguf, OLLAMA_MODEL, tmp_path / "ollama",
+                                         threads=1, port=ports["ollama"]),
+    }  # fmt: skip
+    log = tmp_path / "triage.log"
+    with contextlib.ExitStack() as services:
+        running = {name: services.enter_context(start()) for name, start in starts.items()}
+        settings = isolated_settings(broker, tmp_path / "data")
+        create_topics(settings)
+        env = {"STREAMWISE_CHROMA_HOST": f"127.0.0.1:{ports['chroma']}",
+               "STREAMWISE_LLM_BACKEND": "ollama", "STREAMWISE_LLM_MODEL": OLLAMA_MODEL,
+               "STREAMWISE_OLLAMA_HOST": f"http://127.0.0.1:{ports['ollama']}"}  # fmt: skip
+        before, during = alerts("b"), alerts("d")
+        produce(settings, "fraud-alerts", [(a["card_id"], a) for a in before])
+        triage = start_pipeline(settings, log, "fraud-triage", env=env)
+        try:
+            read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 1, timeout_s=240)
+            os.killpg(running[victim].process.pid, signal.SIGKILL)
+            running[victim].process.wait(30)
+            produce(settings, "fraud-alerts", [(a["card_id"], a) for a in during])
+            time.sleep(8)  # the triage meets the new alerts with its dependency gone
+            services.enter_context(starts[victim]())
+            wanted = {a["alert_id"] for a in before + during}
+            triaged = read(
+                settings, "fraud-alerts-triaged", timeout_s=300, idle_s=2,
+                until=lambda r: {x.json()["alert_id"] for x in r} >= wanted,
+            )  # fmt: skip
+            alive = triage.poll() is None
+        finally:
+            code = stop(triage)
+    text = log.read_text()
+    assert alive, "it rode out the outage without a restart"
+    assert code == 0, text[-3000:]
+    assert {r.json()["alert_id"] for r in triaged} == wanted
+    assert read(settings, "fraud-triage-dlq", timeout_s=2) == [], "an outage is not poison"
+    assert text.count(" outage: ") == text.count(" recovered after ") <= 2, text[-3000:]
+    assert "Traceback" not in text
