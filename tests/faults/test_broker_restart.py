@@ -19,6 +19,7 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import embedded_broker
 from pipelines.fraud.generator import generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
+from tests.faults import figures
 from tests.fraud.transactions import feed
 from tests.kafkaio import read
 from tests.processes import start_pipeline, stop, wait_for
@@ -55,13 +56,15 @@ def test_broker_sigkill_and_restart_mid_stream_loses_no_alert(
         )
         assert get(port, "/livez")[0] == 200, "alive: waiting out the outage is not a hang"
 
+    catch_up = figures.CatchUp()
     with embedded_broker("kafka", data_dir=kafka_dir) as broker:
+        catch_up.heal()
         assert broker.restored
         assert broker.address == settings.broker, "back on the same port"
         feed(settings, stream, middle, len(stream.transactions))
         records = read(
             settings, "fraud-alerts", isolation=isolation, timeout_s=180, idle_s=5,
-            until=lambda r: {x.json()["alert_id"] for x in r} >= stream.expected,
+            until=catch_up.until(lambda r: {x.json()["alert_id"] for x in r} >= stream.expected),
         )  # fmt: skip
         wait_for(lambda: get(port, "/readyz")[0] == 200, timeout_s=30, what="ready again")
         assert fraud.poll() is None, "it recovered by itself, without a restart"
@@ -70,6 +73,9 @@ def test_broker_sigkill_and_restart_mid_stream_loses_no_alert(
 
     travel = [r.json() for r in records if r.json()["rule"] == IMPOSSIBLE_TRAVEL]
     ids = Counter(a["alert_id"] for a in travel)
+    figures.record("Kafka SIGKILLed, restarted", "fraud", guarantee, expected=stream.expected,
+           delivered=[a["alert_id"] for a in travel], dead_lettered=len(dead),
+           catch_up=catch_up)  # fmt: skip
     assert set(ids) == stream.expected, "every expected alert, nothing else"
     if guarantee == "exactly-once":
         assert max(ids.values()) == 1, "a read_committed consumer sees each alert once"

@@ -17,6 +17,7 @@ from pipelines.devenv.chroma_server import running_chroma
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.settings import KnowledgeSettings
 from tests.conftest import isolated_settings
+from tests.faults import figures
 from tests.kafkaio import produce, read
 from tests.knowledge.conftest import change
 from tests.processes import create_topics, start_pipeline, stop, wait_for
@@ -57,22 +58,28 @@ def test_chroma_sigkill_and_restart_mid_sync_loses_no_change(
         wait_for(lambda: "chroma unavailable" in log.read_text(), timeout_s=60,
                  what=lambda: "the sync to notice\n" + log.read_text()[-2000:])  # fmt: skip
 
+    catch_up = figures.CatchUp()
     with running_chroma(chroma_dir, chroma_log, port=port):
+        catch_up.heal()
         index = KnowledgeIndex.open(settings, KnowledgeSettings())
 
         def synced() -> bool:
             applied = index.manifest().documents
             return {d: (a.version, a.deleted) for d, a in applied.items()} == expected
 
-        wait_for(synced, timeout_s=180,
+        wait_for(lambda: catch_up.until(lambda _: synced())([]), timeout_s=180,
                  what=lambda: "every change applied\n" + log.read_text()[-3000:])  # fmt: skip
         live = index.manifest().live_chunk_ids()
         stored = {record.id for record in index.chunks.get()}
         assert knowledge.poll() is None, "it recovered by itself, without a restart"
         assert stop(knowledge) == 0, log.read_text()[-3000:]
 
+    dead = read(settings, "knowledge-dlq", timeout_s=2)
+    figures.record("Chroma server SIGKILLed, restarted", "knowledge", "at-least-once",
+           expected=set(expected), delivered=expected, dead_lettered=len(dead),
+           catch_up=catch_up)  # fmt: skip
     assert stored == live, "no chunk of an old version or a deleted document is left"
-    assert read(settings, "knowledge-dlq", timeout_s=2) == [], "an outage is not poison"
+    assert dead == [], "an outage is not poison"
     lines = log.read_text().splitlines()
     # One line when it starts and one when it ends, from each part that met it: the
     # planner's reads (a stage outage) and the sink's writes (backpressure).

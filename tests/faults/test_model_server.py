@@ -23,6 +23,7 @@ from pipelines.devenv.broker import RunningBroker, free_port
 from pipelines.devenv.chroma_server import ChromaServer
 from pipelines.devenv.ollama_server import running_ollama
 from tests.conftest import isolated_settings
+from tests.faults import figures
 from tests.faults.toxiproxy import running_toxiproxy
 from tests.kafkaio import produce, read
 from tests.knowledge.conftest import change
@@ -50,7 +51,7 @@ def _ask(settings: object, batch: str) -> list[str]:
 
 def _run_through_fault(
     broker: RunningBroker, chroma: ChromaServer, tmp_path: Path, ollama_host: str,
-    fault: Callable[[], None],
+    fault: Callable[[], None], *, name: str,
 ) -> str:  # fmt: skip
     """knowledge and rag (on ``ollama_host``) answer a batch, meet ``fault`` mid-batch, and
     answer every question; returns rag's log."""
@@ -62,23 +63,29 @@ def _run_through_fault(
     env = {"STREAMWISE_CHROMA_HOST": chroma.address, "STREAMWISE_LLM_BACKEND": "ollama",
            "STREAMWISE_LLM_MODEL": OLLAMA_MODEL, "STREAMWISE_OLLAMA_HOST": ollama_host}  # fmt: skip
     logs = {name: tmp_path / f"{name}.log" for name in ("knowledge", "rag")}
-    processes = {name: start_pipeline(settings, log, name, env=env) for name, log in logs.items()}
+    processes = {p: start_pipeline(settings, log, p, env=env) for p, log in logs.items()}
+    catch_up = figures.CatchUp()
     try:
         first = _ask(settings, "before")
         read(settings, "answers", until=lambda r: len(r) >= 1, timeout_s=240)
         fault()
+        catch_up.heal()
         wanted = set(first + _ask(settings, "after"))
         answers = read(
             settings, "answers", timeout_s=300, idle_s=2,
-            until=lambda r: {x.json()["question_id"] for x in r} >= wanted,
+            until=catch_up.until(lambda r: {x.json()["question_id"] for x in r} >= wanted),
         )  # fmt: skip
-        alive = {name: p.poll() is None for name, p in processes.items()}
+        alive = {p: process.poll() is None for p, process in processes.items()}
     finally:
-        codes = {name: stop(p) for name, p in processes.items()}
+        codes = {p: stop(process) for p, process in processes.items()}
     text = logs["rag"].read_text()
     assert alive == {"knowledge": True, "rag": True}, "no restart needed"
     assert codes == {"knowledge": 0, "rag": 0}, text[-3000:]
     by_id = {a.json()["question_id"]: a.json() for a in answers}
+    dead = read(settings, "rag-dlq", timeout_s=2)
+    figures.record(name, "rag", "at-least-once", expected=wanted,
+           delivered=[a.json()["question_id"] for a in answers], dead_lettered=len(dead),
+           catch_up=catch_up)  # fmt: skip
     assert set(by_id) == wanted
     # The model's own verdicts stand (the answer checks may reject a weak answer), but no
     # answer was given up on for the outage: it was waited out.
@@ -86,7 +93,7 @@ def _run_through_fault(
     assert [q for q, a in by_id.items() if any(w in a.get("reason", "") for w in outage_words)
             ] == [], by_id  # fmt: skip
     assert sum(a["status"] == "ok" for a in by_id.values()) >= len(by_id) // 2, by_id
-    assert read(settings, "rag-dlq", timeout_s=2) == [], "an outage is not poison"
+    assert dead == [], "an outage is not poison"
     return text
 
 
@@ -112,7 +119,8 @@ def test_ollama_killed_and_restarted_mid_answering(
                 running_ollama(binary, model, OLLAMA_MODEL, workdir, threads=1, port=port)
             )
 
-        text = _run_through_fault(broker, chroma_server, tmp_path, ollama.host, kill_and_restart)
+        text = _run_through_fault(broker, chroma_server, tmp_path, ollama.host, kill_and_restart,
+                                  name="Ollama SIGKILLed, restarted after 10 s")  # fmt: skip
     assert text.count("stage=answer outage") == text.count("stage=answer recovered") == 1, text
     assert "Traceback" not in text
 
@@ -134,6 +142,7 @@ def test_ollama_cut_off_by_a_partition_mid_answering(
             proxy.heal()
 
         proxied = f"http://127.0.0.1:{proxy.listen_port}"
-        text = _run_through_fault(broker, chroma_server, tmp_path, proxied, partition_for_20_s)
+        text = _run_through_fault(broker, chroma_server, tmp_path, proxied, partition_for_20_s,
+                                  name="Ollama cut off for 20 s (partition)")  # fmt: skip
     assert text.count("stage=answer outage") == text.count("stage=answer recovered") <= 1, text
     assert "Traceback" not in text

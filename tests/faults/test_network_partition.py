@@ -14,6 +14,7 @@ from pathlib import Path
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import embedded_broker, free_port
 from pipelines.feedback.generator import generate
+from tests.faults import figures
 from tests.faults.toxiproxy import running_toxiproxy
 from tests.kafkaio import produce, read
 from tests.processes import create_topics, start_pipeline, stop
@@ -25,7 +26,7 @@ def test_a_partition_to_the_broker_mid_enrichment_loses_no_item(tmp_path: Path) 
     log = tmp_path / "feedback.log"
     start = datetime.now(UTC) - timedelta(minutes=10)
     items = list(generate(300, start=start, spacing=timedelta(seconds=1), seed=3, unique=True))
-    proxy_port = free_port()
+    proxy_port, catch_up = free_port(), figures.CatchUp()
     with (
         running_toxiproxy(tmp_path / "toxiproxy.log") as toxiproxy,
         embedded_broker("kafka", workdir=tmp_path, advertised_port=proxy_port) as broker,
@@ -42,11 +43,12 @@ def test_a_partition_to_the_broker_mid_enrichment_loses_no_item(tmp_path: Path) 
             kafka.partition()
             time.sleep(PARTITION_S)
             kafka.heal()
+            catch_up.heal()
             produce(settings, "feedback", [(i["feedback_id"], i) for i in items[200:]])
             wanted = {i["feedback_id"] for i in items}
             enriched = read(
                 settings, "feedback-enriched", timeout_s=300, idle_s=3,
-                until=lambda r: {x.json()["feedback_id"] for x in r} >= wanted,
+                until=catch_up.until(lambda r: {x.json()["feedback_id"] for x in r} >= wanted),
             )  # fmt: skip
             alive = feedback.poll() is None
         finally:
@@ -54,6 +56,9 @@ def test_a_partition_to_the_broker_mid_enrichment_loses_no_item(tmp_path: Path) 
         dead = read(settings, "feedback-dlq", timeout_s=2)
 
     text = log.read_text()
+    figures.record(f"{PARTITION_S} s network partition to Kafka", "feedback", "at-least-once",
+           expected=wanted, delivered=[r.json()["feedback_id"] for r in enriched],
+           dead_lettered=len(dead), catch_up=catch_up)  # fmt: skip
     assert alive, "it rode out the partition without a restart"
     assert code == 0, text[-3000:]
     assert {r.json()["feedback_id"] for r in enriched} == wanted, "every item, nothing else"

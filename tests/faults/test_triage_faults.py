@@ -22,6 +22,7 @@ from pipelines.devenv.broker import RunningBroker, free_port
 from pipelines.devenv.chroma_server import running_chroma
 from pipelines.devenv.ollama_server import running_ollama
 from tests.conftest import isolated_settings
+from tests.faults import figures
 from tests.fraud.test_triage import VELOCITY, travel_alert
 from tests.kafkaio import produce, read
 from tests.models.real_ollama import OLLAMA_MODEL, ollama_binary
@@ -45,7 +46,7 @@ def test_a_dependency_killed_mid_triage_loses_no_alert(
         "ollama": lambda: running_ollama(binary, gguf, OLLAMA_MODEL, tmp_path / "ollama",
                                          threads=1, port=ports["ollama"]),
     }  # fmt: skip
-    log = tmp_path / "triage.log"
+    log, catch_up = tmp_path / "triage.log", figures.CatchUp()
     with contextlib.ExitStack() as services:
         running = {name: services.enter_context(start()) for name, start in starts.items()}
         settings = isolated_settings(broker, tmp_path / "data")
@@ -63,18 +64,23 @@ def test_a_dependency_killed_mid_triage_loses_no_alert(
             produce(settings, "fraud-alerts", [(a["card_id"], a) for a in during])
             time.sleep(8)  # the triage meets the new alerts with its dependency gone
             services.enter_context(starts[victim]())
+            catch_up.heal()
             wanted = {a["alert_id"] for a in before + during}
             triaged = read(
                 settings, "fraud-alerts-triaged", timeout_s=300, idle_s=2,
-                until=lambda r: {x.json()["alert_id"] for x in r} >= wanted,
+                until=catch_up.until(lambda r: {x.json()["alert_id"] for x in r} >= wanted),
             )  # fmt: skip
             alive = triage.poll() is None
         finally:
             code = stop(triage)
     text = log.read_text()
+    dead = read(settings, "fraud-triage-dlq", timeout_s=2)
+    figures.record(f"{victim.title()} SIGKILLed, restarted", "fraud-triage", "at-least-once",
+                   expected=wanted, delivered=[r.json()["alert_id"] for r in triaged],
+                   dead_lettered=len(dead), catch_up=catch_up)  # fmt: skip
     assert alive, "it rode out the outage without a restart"
     assert code == 0, text[-3000:]
     assert {r.json()["alert_id"] for r in triaged} == wanted
-    assert read(settings, "fraud-triage-dlq", timeout_s=2) == [], "an outage is not poison"
+    assert dead == [], "an outage is not poison"
     assert text.count(" outage: ") == text.count(" recovered after ") <= 2, text[-3000:]
     assert "Traceback" not in text
