@@ -32,7 +32,7 @@ from quixstreams.models import Row
 from models.errors import ModelUnavailable
 from models.retry import Retry
 from pipelines.common.origin import split_origin
-from pipelines.common.outage import OUTAGE_BUDGET_S
+from pipelines.common.outage import OUTAGE_BUDGET_S, WAITING_OUT
 from pipelines.common.serialization import encode_json, original_bytes
 from state.vectors import VectorStoreUnavailable
 
@@ -105,9 +105,11 @@ def stage(
                 now = time.monotonic()
                 if outage_started is None:  # one line when it starts, not one per retry
                     outage_started = now
+                    WAITING_OUT.started(f"stage={name}")
                     logger.warning("stage=%s outage: %s; retrying with backoff for up to "
                                    "%.0f s", name, exc, outage_budget_s)  # fmt: skip
                 if now - outage_started > outage_budget_s:
+                    WAITING_OUT.ended(f"stage={name}")  # given up: the pipeline stops
                     raise
                 retry.sleep(retry.delay(retries))
                 retries += 1
@@ -119,6 +121,7 @@ def stage(
                 logger.info("stage=%s attempt=%d failed, retrying: %s", name, attempt, exc)
                 continue
             if outage_started is not None:
+                WAITING_OUT.ended(f"stage={name}")
                 logger.warning("stage=%s recovered after %.0f s (%d retries)", name,
                                time.monotonic() - outage_started, retries)  # fmt: skip
             return result

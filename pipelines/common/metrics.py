@@ -36,7 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipelines.common import http
-from pipelines.common.outage import BrokerOutage
+from pipelines.common.outage import WAITING_OUT, BrokerOutage
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +219,8 @@ class PipelineMetrics:
     @property
     def ready(self) -> bool:
         reachable = self._outage is None or not self._outage.ongoing
-        return self._processing and not self._stopping and self.live and reachable
+        waiting = bool(WAITING_OUT.steps)
+        return self._processing and not self._stopping and self.live and reachable and not waiting
 
     # -- internals ----------------------------------------------------------------------
 
@@ -331,7 +332,9 @@ def endpoints(metrics: PipelineMetrics) -> Starlette:
         return _probe(metrics.live, "stalled\n")
 
     async def readyz(request: Request) -> PlainTextResponse:
-        return _probe(metrics.ready, "not ready\n")
+        waiting = WAITING_OUT.steps
+        failing = f"waiting out an outage: {', '.join(waiting)}\n" if waiting else "not ready\n"
+        return _probe(metrics.ready, failing)
 
     async def not_found(request: Request, exc: Exception) -> PlainTextResponse:
         return PlainTextResponse("try /metrics, /livez or /readyz\n", status_code=404)

@@ -144,3 +144,32 @@ class BrokerOutage(logging.Filter):
                 "stopped. Point STREAMWISE_BROKER at the old cluster, or recreate the topics"
             )
             self._on_cluster_changed(ClusterChanged(msg))
+
+
+class WaitingOut:
+    """The steps of this process waiting out an outage right now (a model server, Chroma).
+
+    One pipeline runs per process, so this is process-wide: ``dlq.stage`` and the sinks
+    mark a step when its outage starts and clear it when it ends, and ``/readyz`` answers
+    503 while any is marked (the main loop is blocked in the step's backoff meanwhile).
+    """
+
+    def __init__(self) -> None:
+        self._steps: set[str] = set()
+        self._lock = threading.Lock()
+
+    def started(self, step: str) -> None:
+        with self._lock:
+            self._steps.add(step)
+
+    def ended(self, step: str) -> None:
+        with self._lock:
+            self._steps.discard(step)
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(sorted(self._steps))
+
+
+WAITING_OUT = WaitingOut()

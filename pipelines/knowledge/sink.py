@@ -19,11 +19,14 @@ from quixstreams.models import HeadersTuples
 from quixstreams.sinks import BaseSink, SinkBackpressureError
 
 from models import Embedder
+from pipelines.common.outage import WAITING_OUT
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.sync import SyncPlan
 from state.vectors import VectorStoreUnavailable
 
 logger = logging.getLogger(__name__)
+
+SINK_STEP = "sink=chroma"
 
 
 class KnowledgeSink(BaseSink):
@@ -78,6 +81,7 @@ class KnowledgeSink(BaseSink):
         except VectorStoreUnavailable as exc:
             if self._unavailable_since is None:  # one line when it starts, not one per retry
                 self._unavailable_since = time.monotonic()
+                WAITING_OUT.started(SINK_STEP)
                 logger.warning("chroma unavailable: %s; the sync pauses and retries every "
                                "%.0f s, nothing is dropped", exc, self._backoff_s)  # fmt: skip
             raise SinkBackpressureError(retry_after=self._backoff_s) from exc
@@ -85,6 +89,7 @@ class KnowledgeSink(BaseSink):
             logger.warning("chroma reachable again after %.0f s",
                            time.monotonic() - self._unavailable_since)  # fmt: skip
             self._unavailable_since = None
+            WAITING_OUT.ended(SINK_STEP)
         self.embedded += embedded
         self.applied += len(plans)
         logger.info(

@@ -21,6 +21,7 @@ from tests.faults import figures
 from tests.kafkaio import produce, read
 from tests.knowledge.conftest import change
 from tests.processes import create_topics, start_pipeline, stop, wait_for
+from tests.production.scrape import get
 
 
 def policy(i: int, version: int) -> str:
@@ -47,6 +48,7 @@ def test_chroma_sigkill_and_restart_mid_sync_loses_no_change(
         produce(settings, "kb-changes", first)
         knowledge = start_pipeline(settings, log, "knowledge", env={
             "STREAMWISE_LOG_LEVEL": "INFO", "STREAMWISE_CHROMA_HOST": chroma.address,
+            "STREAMWISE_METRICS_PORT": "0",
         })  # fmt: skip
         index = KnowledgeIndex.open(settings, KnowledgeSettings())
         wait_for(lambda: len(index.manifest().documents) >= 10, timeout_s=180,
@@ -57,6 +59,9 @@ def test_chroma_sigkill_and_restart_mid_sync_loses_no_change(
         port = int(chroma.address.rsplit(":", 1)[1])
         wait_for(lambda: "chroma unavailable" in log.read_text(), timeout_s=60,
                  what=lambda: "the sync to notice\n" + log.read_text()[-2000:])  # fmt: skip
+        metrics = int((settings.run_dir / "knowledge.metrics-port").read_text())
+        status, body = get(metrics, "/readyz")
+        assert (status, body.startswith("waiting out an outage: ")) == (503, True), body
 
     catch_up = figures.CatchUp()
     with running_chroma(chroma_dir, chroma_log, port=port):
@@ -72,6 +77,7 @@ def test_chroma_sigkill_and_restart_mid_sync_loses_no_change(
         live = index.manifest().live_chunk_ids()
         stored = {record.id for record in index.chunks.get()}
         assert knowledge.poll() is None, "it recovered by itself, without a restart"
+        wait_for(lambda: get(metrics, "/readyz")[0] == 200, timeout_s=30, what="ready again")
         assert stop(knowledge) == 0, log.read_text()[-3000:]
 
     dead = read(settings, "knowledge-dlq", timeout_s=2)
