@@ -257,6 +257,7 @@ class PipelineApp:
     app: StreamwiseApplication
     settings: StreamwiseSettings
     dead_letters: DeadLetters
+    outage: BrokerOutage | None = None
     _declared: dict[str, BrokerTopic] = field(default_factory=dict, repr=False)
 
     @property
@@ -349,24 +350,32 @@ class PipelineApp:
                 self._announce_metrics_port(bound)
             try:
                 self.app.run()
-            except KafkaBrokerUnavailableError:
-                msg = (
-                    f"the broker {self.settings.broker} was unreachable for more than "
-                    f"{OUTAGE_BUDGET_S:.0f} s; stopped without committing: start the pipeline "
-                    "again once the broker is back, it resumes where it stopped"
-                )
-                raise BrokerUnreachable(msg) from None
             except Exception as exc:
-                if "No space left on device" not in str(exc):
+                explained = self._explain(exc)
+                if explained is None:
                     raise
-                msg = (
-                    f"the state directory {self.settings.state_dir} is full (No space left on "
-                    "device); stopped without committing: free or grow the volume and start "
-                    "again, the state is restored from the changelog"
-                )
-                raise StateDiskFull(msg) from None
+                raise explained from None
         if self.app.stopped_by is not None:
             raise self.app.stopped_by
+
+    def _explain(self, exc: Exception) -> Exception | None:
+        """The one-line cause behind what Quix raised, when there is one to tell."""
+        changed = self.outage.changed_cluster() if self.outage is not None else None
+        if changed is not None:  # whatever failed against it, that is why
+            return changed
+        if isinstance(exc, KafkaBrokerUnavailableError):
+            return BrokerUnreachable(
+                f"the broker {self.settings.broker} was unreachable for more than "
+                f"{OUTAGE_BUDGET_S:.0f} s; stopped without committing: start the pipeline "
+                "again once the broker is back, it resumes where it stopped"
+            )
+        if "No space left on device" in str(exc):
+            return StateDiskFull(
+                f"the state directory {self.settings.state_dir} is full (No space left on "
+                "device); stopped without committing: free or grow the volume and start "
+                "again, the state is restored from the changelog"
+            )
+        return None
 
     def _announce_metrics_port(self, port: int) -> None:
         """Write the port metrics are served on where a health check finds it.
@@ -429,7 +438,7 @@ def make_app(
         metrics=metrics,
         shutdown_grace_s=settings.shutdown_grace_s,
     )
-    return PipelineApp(pipeline, app, settings, dead_letters)
+    return PipelineApp(pipeline, app, settings, dead_letters, outage)
 
 
 def _transactional_id(group: str, settings: StreamwiseSettings) -> dict[str, str]:

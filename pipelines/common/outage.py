@@ -49,6 +49,9 @@ _CONNECTION_REPORTS = re.compile(
 _LIBRDKAFKA = re.compile(r"^[A-Z]+ \[rdkafka#")
 
 
+CLUSTER_PROBE_S = 10.0
+"""How often, during an outage, a fresh client asks which cluster answers on the address."""
+
 PIPELINE_MEANWHILE = (
     f"waiting for it up to {OUTAGE_BUDGET_S:.0f} s, then stopping without committing"
 )
@@ -84,6 +87,7 @@ class BrokerOutage(logging.Filter):
         self._known_cluster = cluster_id()
         self._cut_off: dict[str, bool] = {}
         self._since: float | None = None
+        self._probed = clock()
         self._reason = "no broker answers"
         self._lock = threading.Lock()
 
@@ -132,18 +136,31 @@ class BrokerOutage(logging.Filter):
                 self._since = None
                 logger.warning("broker reachable again after %.0f s", lasted)
                 self._check_cluster()
+            elif down and self._clock() - self._probed >= CLUSTER_PROBE_S:
+                # librdkafka will not talk to a broker of another cluster: its clients stay
+                # "down". A fresh client asks who answers on the address now.
+                self._probed = self._clock()
+                self._check_cluster()
 
-    def _check_cluster(self) -> None:
+    def changed_cluster(self) -> ClusterChanged | None:
+        """Asked now: a ``ClusterChanged`` if another cluster answers on the address."""
         now = self._cluster_id()
         if self._known_cluster is None:
             self._known_cluster = now
-        elif now is not None and now != self._known_cluster:
-            msg = (
-                f"the broker came back as another cluster (id {now}, was "
-                f"{self._known_cluster}): it holds none of this pipeline's topics or offsets; "
-                "stopped. Point STREAMWISE_BROKER at the old cluster, or recreate the topics"
-            )
-            self._on_cluster_changed(ClusterChanged(msg))
+            return None
+        if now is None or now == self._known_cluster:
+            return None
+        msg = (
+            f"the broker came back as another cluster (id {now}, was "
+            f"{self._known_cluster}): it holds none of this pipeline's topics or offsets; "
+            "stopped. Point STREAMWISE_BROKER at the old cluster, or recreate the topics"
+        )
+        return ClusterChanged(msg)
+
+    def _check_cluster(self) -> None:
+        changed = self.changed_cluster()
+        if changed is not None:
+            self._on_cluster_changed(changed)
 
 
 class WaitingOut:

@@ -27,7 +27,10 @@ class Clock:
 def outage_with(
     clusters: list[str | None], changed: list[ClusterChanged], clock: Clock
 ) -> BrokerOutage:
-    return BrokerOutage(lambda: clusters.pop(0), changed.append, clock=clock)
+    """An outage whose probes answer ``clusters`` in turn, then the last one forever."""
+    answers = iter(clusters)
+    last = [clusters[-1]]
+    return BrokerOutage(lambda: next(answers, last[0]), changed.append, clock=clock)
 
 
 def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(
@@ -75,3 +78,17 @@ def test_a_broker_back_as_another_cluster_stops_the_pipeline() -> None:
     outage.on_stats(stats("consumer", "UP"))
     [error] = changed
     assert "came back as another cluster (id c2, was c1)" in str(error)
+
+
+def test_during_an_outage_a_fresh_client_asks_which_cluster_answers() -> None:
+    """librdkafka will not talk to another cluster's broker: its clients stay cut off."""
+    clock, changed = Clock(), []
+    outage = outage_with(["c1", None, "c2"], changed, clock)
+    outage.on_stats(stats("consumer", "DOWN"))
+    clock.now = 11.0
+    outage.on_stats(stats("consumer", "DOWN"))  # nobody answers yet
+    assert changed == []
+    clock.now = 22.0
+    outage.on_stats(stats("consumer", "DOWN"))  # an empty broker on the old port
+    [error] = changed
+    assert "id c2, was c1" in str(error)

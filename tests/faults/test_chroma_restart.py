@@ -82,7 +82,7 @@ def test_chroma_sigkill_and_restart_mid_sync_loses_no_change(
 
     dead = read(settings, "knowledge-dlq", timeout_s=2)
     figures.record("Chroma server SIGKILLed, restarted", "knowledge", "at-least-once",
-           expected=set(expected), delivered=expected, dead_lettered=len(dead),
+           expected=set(expected), delivered=list(expected), dead_lettered=len(dead),
            catch_up=catch_up)  # fmt: skip
     assert stored == live, "no chunk of an old version or a deleted document is left"
     assert dead == [], "an outage is not poison"
