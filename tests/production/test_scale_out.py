@@ -21,7 +21,7 @@ from pipelines.common.clients import client_config, pipeline_group
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import free_port
 from pipelines.fraud.generator import GeneratedStream, generate
-from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
+from tests.fraud.delivery import assert_delivered
 from tests.fraud.transactions import feed
 from tests.kafkaio import Record, read
 from tests.processes import create_topics, start_pipeline, stop, wait_for
@@ -106,7 +106,7 @@ def test_survivor_takes_over_a_killed_replicas_partitions_and_misses_no_alert(
         codes = {name: stop(replica.process) for name, replica in replicas.items()}
     assert codes["b"] == 0, replicas["b"].log.read_text()[-2000:]
 
-    assert_alerts_complete_and_identical(records, stream.expected)
+    assert_delivered(records, stream.expected)
     takeover = replicas["b"].log.read_text()[killed_at:]
     assert "Recovery successful for" in takeover, "the survivor restored state from changelogs"
 
@@ -142,7 +142,7 @@ def test_a_replica_added_to_a_running_group_restores_its_share_and_processes_it(
     assert "Recovery successful for" in replicas["a"].log.read_text(), (
         "the replica that joined restored its partitions' state from the changelogs"
     )
-    assert_alerts_complete_and_identical(records, stream.expected)
+    assert_delivered(records, stream.expected)
 
 
 def read_every_expected_alert(settings: StreamwiseSettings, expected: set[str]) -> list[Record]:
@@ -150,15 +150,6 @@ def read_every_expected_alert(settings: StreamwiseSettings, expected: set[str]) 
         settings, "fraud-alerts", timeout_s=180, idle_s=5,
         until=lambda r: {x.json()["alert_id"] for x in r} >= expected,
     )  # fmt: skip
-
-
-def assert_alerts_complete_and_identical(records: list[Record], expected: set[str]) -> None:
-    travel = {r.json()["alert_id"] for r in records if r.json()["rule"] == IMPOSSIBLE_TRAVEL}
-    assert travel == expected, "every expected alert, nothing else"
-    by_id: dict[str, set[bytes]] = {}
-    for record in records:
-        by_id.setdefault(record.json()["alert_id"], set()).add(record.value or b"")
-    assert all(len(values) == 1 for values in by_id.values()), "a replayed alert is identical"
 
 
 def changelogged(settings: StreamwiseSettings, partitions: list[int]) -> bool:
