@@ -8,8 +8,10 @@ transitions are the two lines, and ``/readyz`` says unavailable in between. The 
 reports themselves are dropped by its logging filter, keeping the last one as the reason.
 
 A broker that comes back as another cluster (an empty one started on the same port)
-holds none of our topics or offsets: carrying on would be a silent stall. The outage's
-end checks the cluster id, and a changed one stops the pipeline with one line.
+holds none of our topics or offsets: carrying on would be a silent stall. librdkafka
+will not talk to it, so its clients look cut off for good; during an outage a fresh
+client asks every ``CLUSTER_PROBE_S`` which cluster answers (and once more at its end),
+and a changed one stops the pipeline with one line.
 """
 
 from __future__ import annotations
