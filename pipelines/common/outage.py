@@ -154,8 +154,8 @@ class BrokerOutage(logging.Filter):
             return None
         msg = (
             f"the broker came back as another cluster (id {now}, was "
-            f"{self._known_cluster}): it holds none of this pipeline's topics or offsets; "
-            "stopped. Point STREAMWISE_BROKER at the old cluster, or recreate the topics"
+            f"{self._known_cluster}): it holds none of the topics and offsets used so far. "
+            "Point STREAMWISE_BROKER at the old cluster, or recreate the topics"
         )
         return ClusterChanged(msg)
 
