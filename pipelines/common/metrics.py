@@ -36,11 +36,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipelines.common import http
-from pipelines.common.outage import WAITING_OUT, BrokerOutage
+from pipelines.common.outage import STATS_INTERVAL_MS, WAITING_OUT, BrokerOutage
 
 logger = logging.getLogger(__name__)
 
-STATS_INTERVAL_MS = 5000
 """How often librdkafka reports its statistics (messages out, consumer lag)."""
 LIVENESS_TIMEOUT_S = 300.0
 """Above the 240 s outage budget of ``dlq.stage``: a loop silent for longer is hung."""

@@ -26,7 +26,12 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError
 
+from pipelines.common.clients import cluster_id
+
 logger = logging.getLogger("streamwise.outage")
+
+STATS_INTERVAL_MS = 5000
+"""How often librdkafka reports its statistics: the outage lines and metrics follow them."""
 
 OUTAGE_BUDGET_S = 240.0
 """How long a pipeline waits out an outage (broker, model server, vector store) before it
@@ -117,6 +122,10 @@ class BrokerOutage(logging.Filter):
             return False
         return not (self.ongoing and _LIBRDKAFKA.match(message))
 
+    def stats_config(self) -> dict[str, Any]:
+        """librdkafka settings of a client this tracker learns from (and nothing else does)."""
+        return {"statistics.interval.ms": STATS_INTERVAL_MS, "stats_cb": self.on_stats_json}
+
     def on_stats_json(self, stats_json: str) -> None:
         """librdkafka's ``stats_cb``, for clients that feed nothing else from it."""
         self.on_stats(orjson.loads(stats_json))
@@ -163,6 +172,15 @@ class BrokerOutage(logging.Filter):
         changed = self.changed_cluster()
         if changed is not None:
             self._on_cluster_changed(changed)
+
+
+def watching(config: dict[str, Any], meanwhile: str) -> BrokerOutage:
+    """The tracker of a client that keeps running through anything (``serve``, the
+    dashboard): a changed cluster is logged as an error, not a reason to stop."""
+    return BrokerOutage(
+        lambda: cluster_id(config), lambda changed: logger.error("%s", changed),
+        meanwhile=meanwhile,
+    )  # fmt: skip
 
 
 class WaitingOut:

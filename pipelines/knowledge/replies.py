@@ -10,7 +10,6 @@ each answer to the caller waiting for that ``question_id``.
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -22,17 +21,13 @@ from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 from pipelines.common.access import SERVE_ACCESS
 from pipelines.common.clients import (
     client_config,
-    cluster_id,
     create_registry_topics,
     producer_config,
 )
 from pipelines.common.events import Answer, Question
-from pipelines.common.metrics import STATS_INTERVAL_MS
-from pipelines.common.outage import BrokerOutage, ClusterChanged
+from pipelines.common.outage import watching
 from pipelines.common.serialization import PoisonMessage, decode_event, encode_json
 from pipelines.common.settings import StreamwiseSettings
-
-logger = logging.getLogger(__name__)
 
 
 class AnswerTimeout(TimeoutError):
@@ -82,11 +77,6 @@ class BrokerUnavailable(ConnectionError):
 SERVE_MEANWHILE = "asks are answered 503 until it is back"
 
 
-def _report_cluster_change(changed: ClusterChanged) -> None:
-    """``serve`` keeps serving (asks will time out) but says loudly why."""
-    logger.error("%s", changed)
-
-
 class AnswerRouter:
     """Publishes questions and routes answers back to their askers (thread-safe)."""
 
@@ -94,12 +84,8 @@ class AnswerRouter:
         self._questions = settings.topic_prefix + "questions"
         self._answers = settings.topic_prefix + "answers"
         create_registry_topics(settings, SERVE_ACCESS.topics)
-        connection = {k: v for k, v in client_config(settings).items() if k != "logger"}
-        self.outage = BrokerOutage(
-            lambda: cluster_id(connection), _report_cluster_change, meanwhile=SERVE_MEANWHILE
-        )
-        watched = {"statistics.interval.ms": STATS_INTERVAL_MS,
-                   "stats_cb": self.outage.on_stats_json}  # fmt: skip
+        self.outage = watching(client_config(settings), SERVE_MEANWHILE)
+        watched = self.outage.stats_config()
         self._producer = Producer({**producer_config(settings), **watched})
         self._consumer = Consumer(
             {

@@ -15,9 +15,8 @@ import orjson
 from confluent_kafka import Consumer
 
 from pipelines.common.access import DASHBOARD_ACCESS, DASHBOARD_GROUP_PREFIX
-from pipelines.common.clients import client_config, cluster_id
-from pipelines.common.metrics import STATS_INTERVAL_MS
-from pipelines.common.outage import BrokerOutage
+from pipelines.common.clients import client_config
+from pipelines.common.outage import watching
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.dashboard.view import DashboardView
 
@@ -32,16 +31,13 @@ class TopicReader(threading.Thread):
         self._settings, self._view = settings, view
         self._stopping = threading.Event()
         group = f"{settings.topic_prefix}{DASHBOARD_GROUP_PREFIX}{uuid.uuid4().hex[:8]}"
-        connection = {k: v for k, v in client_config(settings).items() if k != "logger"}
-        self.outage = BrokerOutage(
-            lambda: cluster_id(connection), lambda changed: logger.error("%s", changed),
-            meanwhile="the page shows what was read before and says it may be stale",
-        )  # fmt: skip
+        self.outage = watching(
+            client_config(settings), "the page shows what was read before and says it may be stale"
+        )
         self._consumer = Consumer(
             {
                 **client_config(settings),
-                "statistics.interval.ms": STATS_INTERVAL_MS,
-                "stats_cb": self.outage.on_stats_json,
+                **self.outage.stats_config(),
                 "group.id": group,
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
