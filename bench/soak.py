@@ -51,9 +51,15 @@ class Sample:
     p99_ms: float | None
 
 
-def _transaction(rng: random.Random, n: int) -> tuple[str, dict[str, object]]:
-    card = f"card-{rng.randrange(5000)}"
-    lat, lon, country = rng.choice(CITIES)
+def _transaction(rng: random.Random, n: int, travel_share: float) -> tuple[str, dict[str, object]]:
+    """A card paying at home, or (``travel_share`` of the time) in another city: the
+    share of impossible-travel alerts, which triage explains one by one with the LLM."""
+    number = rng.randrange(5000)
+    home = number % len(CITIES)
+    away = rng.random() < travel_share
+    city = (home + rng.randrange(1, len(CITIES))) % len(CITIES) if away else home
+    lat, lon, country = CITIES[city]
+    card = f"card-{number}"
     return card, {
         "txn_id": f"soak-{n}", "card_id": card, "ts": datetime.now(UTC).isoformat(),
         "lat": lat, "lon": lon, "amount": round(rng.uniform(3, 300), 2), "currency": "EUR",
@@ -70,7 +76,7 @@ def load(settings: StreamwiseSettings, args: argparse.Namespace, stop: threading
     while not stop.is_set():
         elapsed = time.monotonic() - started
         for _ in range(int(elapsed * args.tx_rate) - sent["tx"]):
-            key, value = _transaction(rng, sent["tx"])
+            key, value = _transaction(rng, sent["tx"], args.travel_share)
             producer.produce(prefix + "transactions", key=key, value=encode_json(value))
             sent["tx"] += 1
         for _ in range(int(elapsed * args.feedback_rate) - sent["fb"]):
@@ -204,7 +210,8 @@ def report(samples: list[Sample], args: argparse.Namespace) -> str:
     minutes = sorted({s.minute for s in samples})
     shown = {minutes[0], minutes[-1], *minutes[:: max(1, len(minutes) // 6)]}
     lines = [
-        f"Load: {args.tx_rate} transactions/s, {args.feedback_rate} feedback items/s, a KB "
+        f"Load: {args.tx_rate} transactions/s ({args.travel_share:.2%} away from the card's "
+        f"home city), {args.feedback_rate} feedback items/s, a KB "
         f"change every {args.kb_every_s} s, a question every {args.question_every_s} s, for "
         f"{args.minutes} min; sampled every {args.sample_s} s. The first row of each pipeline "
         "is the baseline.",
@@ -224,6 +231,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--tx-rate", type=float, default=1000)
+    parser.add_argument(
+        "--travel-share", type=float, default=0.0005,
+        help="share of transactions in another city than the card's home",
+    )  # fmt: skip
     parser.add_argument("--feedback-rate", type=float, default=5)
     parser.add_argument("--kb-every-s", type=float, default=5)
     parser.add_argument("--question-every-s", type=float, default=5)

@@ -25,7 +25,11 @@ from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.error_callbacks import ConsumerErrorCallback, default_on_consumer_error
 from quixstreams.kafka.configuration import ConnectionConfig
-from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError
+from quixstreams.kafka.exceptions import (
+    BaseKafkaException,
+    KafkaBrokerUnavailableError,
+    KafkaProducerDeliveryError,
+)
 from quixstreams.models import TimestampExtractor, TopicConfig
 from quixstreams.models.serializers import DeserializerType, SerializerType
 from quixstreams.models.topics import Topic
@@ -45,9 +49,10 @@ from pipelines.common.clients import (
 from pipelines.common.dlq import DECODE_STAGE, DeadLetters, stage
 from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.origin import stamp_origin, without_origin
-from pipelines.common.outage import OUTAGE_BUDGET_S, BrokerOutage
+from pipelines.common.outage import WAITING_OUT, BrokerOutage, pipeline_meanwhile
 from pipelines.common.serialization import EventDeserializer
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.state_memory import bounded_rocksdb_options
 from pipelines.common.topic_checks import BrokerTopic, cleanup_mismatch, copartition_mismatch
 from pipelines.common.topics import TopicSpec, dlq_name, joined_topics, quix_topic, spec
 
@@ -363,11 +368,12 @@ class PipelineApp:
         changed = self.outage.changed_cluster() if self.outage is not None else None
         if changed is not None:  # whatever failed against it, that is why
             return changed
-        if isinstance(exc, KafkaBrokerUnavailableError):
+        cut_off = self.outage is not None and self.outage.ongoing
+        if _gave_up_on_the_broker(exc) or (cut_off and isinstance(exc, KAFKA_ERRORS)):
             return BrokerUnreachable(
                 f"the broker {self.settings.broker} was unreachable for more than "
-                f"{OUTAGE_BUDGET_S:.0f} s; stopped without committing: start the pipeline "
-                "again once the broker is back, it resumes where it stopped"
+                f"{self.settings.outage_budget_s:.0f} s; stopped without committing: start the "
+                "pipeline again once the broker is back, it resumes where it stopped"
             )
         if "No space left on device" in str(exc):
             return StateDiskFull(
@@ -389,6 +395,21 @@ class PipelineApp:
         (run_dir / f"{self.name}.metrics-port").write_text(f"{port}\n")
 
 
+KAFKA_ERRORS = (KafkaException, BaseKafkaException)
+"""What a Kafka client raises. While the brokers are gone any of them is the outage: under
+exactly-once Quix's exit aborts the transaction, and that abort times out too, raising in
+place of Quix's own broker-availability error (which is lost, not chained)."""
+
+
+def _gave_up_on_the_broker(exc: BaseException) -> bool:
+    """Quix's broker-availability timeout, or an output the broker did not take within the
+    budget (``message.timeout.ms``)."""
+    if isinstance(exc, KafkaBrokerUnavailableError):
+        return True
+    error = exc.args[0] if isinstance(exc, KafkaProducerDeliveryError) and exc.args else None
+    return isinstance(error, KafkaError) and error.code() == KafkaError._MSG_TIMED_OUT
+
+
 def make_app(
     pipeline: str,
     settings: StreamwiseSettings,
@@ -404,9 +425,11 @@ def make_app(
     dead_letters = DeadLetters(
         pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
     )
+    WAITING_OUT.budget_s = settings.outage_budget_s
     outage = BrokerOutage(
         lambda: cluster_id(connection),
         lambda changed: app.stop_because(changed),  # noqa: PLW0108 - app is made below
+        meanwhile=pipeline_meanwhile(settings.outage_budget_s),
     )
     outage.install()
     metrics = PipelineMetrics(
@@ -425,20 +448,32 @@ def make_app(
         producer_extra_config={
             **engine_producer_config(settings),
             **_transactional_id(group, settings),
+            **_delivery_timeout(settings),
             **stats,
             "logger": LIBRDKAFKA_LOGGER,
         },
         state_dir=settings.state_dir / pipeline,
+        rocksdb_options=bounded_rocksdb_options(settings.state_memory_mb),
         processing_guarantee=settings.processing_guarantee,
         on_consumer_error=dead_letters.on_consumer_error,
         on_processing_error=dead_letters.on_processing_error,
         on_message_processed=metrics.on_message_processed(on_message_processed),
         loglevel=None,  # Quix logs through ours: one format, STREAMWISE_LOG_LEVEL
-        broker_availability_timeout=OUTAGE_BUDGET_S,
+        broker_availability_timeout=settings.outage_budget_s,
         metrics=metrics,
         shutdown_grace_s=settings.shutdown_grace_s,
     )
     return PipelineApp(pipeline, app, settings, dead_letters, outage)
+
+
+def _delivery_timeout(settings: StreamwiseSettings) -> dict[str, int]:
+    """Give up delivering after the outage budget: a checkpoint waits for its outputs, and
+    librdkafka's 300 s default would keep the loop blocked past the budget (and, under
+    exactly-once, its transaction must be allowed to last as long)."""
+    budget_ms = int(settings.outage_budget_s * 1000)
+    if settings.processing_guarantee != "exactly-once":
+        return {"message.timeout.ms": budget_ms}
+    return {"message.timeout.ms": budget_ms, "transaction.timeout.ms": max(60_000, budget_ms)}
 
 
 def _transactional_id(group: str, settings: StreamwiseSettings) -> dict[str, str]:

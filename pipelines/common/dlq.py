@@ -32,7 +32,7 @@ from quixstreams.models import Row
 from models.errors import ModelUnavailable
 from models.retry import Retry
 from pipelines.common.origin import split_origin
-from pipelines.common.outage import OUTAGE_BUDGET_S, WAITING_OUT
+from pipelines.common.outage import WAITING_OUT
 from pipelines.common.serialization import encode_json, original_bytes
 from state.vectors import VectorStoreUnavailable
 
@@ -79,25 +79,39 @@ class StageFailed(Exception):
         self.attempts = attempts
 
 
+class OutageOutlasted(ConnectionError):
+    """A step's dependency stayed down past the outage budget: the pipeline stops (an
+    outage, not poison) without committing, in one line that says what to do."""
+
+    def __init__(self, stage: str, budget_s: float, cause: BaseException) -> None:
+        super().__init__(
+            f"stage {stage!r} waited out an outage for more than {budget_s:.0f} s ({cause}); "
+            "stopped without committing: start the pipeline again once it is back, it "
+            "resumes where it stopped"
+        )
+
+
 def stage(
     name: str,
     fn: Callable[P, R],
     *,
     attempts: int = 1,
-    outage_budget_s: float = OUTAGE_BUDGET_S,
+    outage_budget_s: float | None = None,
     retry: Retry = OUTAGE_BACKOFF,
 ) -> Callable[P, R]:
     """Wrap a pipeline step so its failures name the stage and follow the DLQ rules.
 
     Ordinary errors are retried up to ``attempts`` times, then raised as
     ``StageFailed`` (dead-lettered). Outages are retried, waiting ``retry.delay``,
-    for up to ``outage_budget_s`` (below Kafka's max poll interval), then re-raised
-    as they are, which stops the pipeline instead of dead-lettering a good message.
+    for up to ``outage_budget_s`` (the process's ``WAITING_OUT.budget_s`` by default, below
+    Kafka's max poll interval), then raised as ``OutageOutlasted``, which stops the
+    pipeline instead of dead-lettering a good message.
     """
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         attempt, retries, outage_started = 0, 0, None
+        budget_s = WAITING_OUT.budget_s if outage_budget_s is None else outage_budget_s
         while True:
             try:
                 result = fn(*args, **kwargs)
@@ -107,10 +121,10 @@ def stage(
                     outage_started = now
                     WAITING_OUT.started(f"stage={name}")
                     logger.warning("stage=%s outage: %s; retrying with backoff for up to "
-                                   "%.0f s", name, exc, outage_budget_s)  # fmt: skip
-                if now - outage_started > outage_budget_s:
+                                   "%.0f s", name, exc, budget_s)  # fmt: skip
+                if now - outage_started > budget_s:
                     WAITING_OUT.ended(f"stage={name}")  # given up: the pipeline stops
-                    raise
+                    raise OutageOutlasted(name, budget_s, exc) from exc
                 retry.sleep(retry.delay(retries))
                 retries += 1
                 continue

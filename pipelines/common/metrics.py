@@ -70,6 +70,14 @@ CACHE_LOOKUPS = Counter(
 )
 
 
+LATE_EVENTS = Counter(
+    "streamwise_late_events_total",
+    "Events that reached a window after it closed (past its grace): kept, not aggregated.",
+    ["window"],
+    registry=SHARED_REGISTRY,
+)
+
+
 def record_cache_lookup(cache: str, *, hit: bool) -> None:
     """Count one lookup of ``cache`` (e.g. the feedback analysis cache)."""
     CACHE_LOOKUPS.labels(cache, "hit" if hit else "miss").inc()

@@ -7,6 +7,10 @@ every broker, every few seconds) whether any client has lost all its brokers; th
 transitions are the two lines, and ``/readyz`` says unavailable in between. The error
 reports themselves are dropped by its logging filter, keeping the last one as the reason.
 
+A partition that drops every byte but leaves the connections open looks connected to
+librdkafka for a minute; a client whose connections owe a reply for ``STALL_S``, in two
+reports in a row, counts as cut off.
+
 A broker that comes back as another cluster (an empty one started on the same port)
 holds none of our topics or offsets: carrying on would be a silent stall. librdkafka
 will not talk to it, so its clients look cut off for good; during an outage a fresh
@@ -27,15 +31,12 @@ import orjson
 from confluent_kafka import KafkaError
 
 from pipelines.common.clients import cluster_id
+from pipelines.common.settings import OUTAGE_BUDGET_S
 
 logger = logging.getLogger("streamwise.outage")
 
 STATS_INTERVAL_MS = 5000
 """How often librdkafka reports its statistics: the outage lines and metrics follow them."""
-
-OUTAGE_BUDGET_S = 240.0
-"""How long a pipeline waits out an outage (broker, model server, vector store) before it
-stops without committing. Below Kafka's default max poll interval (300 s)."""
 
 _CONNECTION_CODES = frozenset({
     KafkaError._TRANSPORT,
@@ -56,13 +57,19 @@ _CONNECTION_REPORTS = re.compile(
 _LIBRDKAFKA = re.compile(r"^[A-Z]+ \[rdkafka#")
 
 
+STALL_S = 10.0
+"""A broker connection that owes a reply this long counts as lost: a partition that leaves
+connections open looks ``UP`` to librdkafka until its 60 s socket timeout, while a fetch
+is answered within ``fetch.wait.max.ms`` (0.5 s)."""
+
 CLUSTER_PROBE_S = 10.0
 """How often, during an outage, a fresh client asks which cluster answers on the address."""
 
-PIPELINE_MEANWHILE = (
-    f"waiting for it up to {OUTAGE_BUDGET_S:.0f} s, then stopping without committing"
-)
-"""What a pipeline does while its brokers are gone (the outage line says it)."""
+
+def pipeline_meanwhile(budget_s: float) -> str:
+    """What a pipeline does while its brokers are gone (the outage line says it)."""
+    return f"waiting for it up to {budget_s:.0f} s, then stopping without committing"
+
 
 QUIX_CLIENT_LOGGERS = ("quixstreams.kafka.consumer", "quixstreams.kafka.producer")
 
@@ -85,7 +92,7 @@ class BrokerOutage(logging.Filter):
         cluster_id: Callable[[], str | None],
         on_cluster_changed: Callable[[ClusterChanged], None],
         *,
-        meanwhile: str = PIPELINE_MEANWHILE,
+        meanwhile: str = pipeline_meanwhile(OUTAGE_BUDGET_S),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
@@ -93,6 +100,8 @@ class BrokerOutage(logging.Filter):
         self._meanwhile, self._clock = meanwhile, clock
         self._known_cluster = cluster_id()
         self._cut_off: dict[str, bool] = {}
+        self._stalled: dict[str, bool] = {}
+        self._turned_us = 0  # librdkafka's clock (``ts``) of the report that began or ended it
         self._since: float | None = None
         self._probed = clock()
         self._reason = "no broker answers"
@@ -135,16 +144,28 @@ class BrokerOutage(logging.Filter):
         brokers = [b for b in stats.get("brokers", {}).values() if b.get("nodeid", -1) != -1]
         if not brokers:
             return  # still bootstrapping: nothing known to be lost
-        cut_off = all(b.get("state") != "UP" for b in brokers)
+        name, taken_us = str(stats.get("name", "")), int(stats.get("ts", 0))
+        connected = any(b.get("state") == "UP" for b in brokers)
+        stalled = connected and not any(map(_answers, brokers))
         with self._lock:
-            self._cut_off[str(stats.get("name", ""))] = cut_off
+            if taken_us < self._turned_us:
+                # Taken before the last turn: a client not polled meanwhile (the loop was
+                # blocked, in a commit) hands over its queued reports in a burst.
+                return
+            # ``rxidle`` counts from the last receive, not from the request: a request sent
+            # on a connection idle for a minute looks stalled at once. Two reports in a row
+            # (STATS_INTERVAL_MS apart) tell a stall from that.
+            stalled_on, self._stalled[name] = stalled and self._stalled.get(name, False), stalled
+            if stalled_on:
+                self._reason = f"no reply for over {STALL_S:.0f} s on an open connection"
+            self._cut_off[name] = not connected or stalled_on
             down = any(self._cut_off.values())
             if down and self._since is None:
-                self._since = self._clock()
+                self._since, self._turned_us = self._clock(), taken_us
                 logger.warning("broker unreachable: %s; %s", self._reason, self._meanwhile)
             elif not down and self._since is not None:
                 lasted = self._clock() - self._since
-                self._since = None
+                self._since, self._turned_us = None, taken_us
                 logger.warning("broker reachable again after %.0f s", lasted)
                 self._check_cluster()
             elif down and self._clock() - self._probed >= CLUSTER_PROBE_S:
@@ -174,6 +195,12 @@ class BrokerOutage(logging.Filter):
             self._on_cluster_changed(changed)
 
 
+def _answers(broker: dict[str, Any]) -> bool:
+    """Connected, and not owing a reply for longer than ``STALL_S`` (``rxidle`` is in µs)."""
+    stalled = broker.get("waitresp_cnt", 0) > 0 and broker.get("rxidle", -1) > STALL_S * 1e6
+    return broker.get("state") == "UP" and not stalled
+
+
 def watching(config: dict[str, Any], meanwhile: str) -> BrokerOutage:
     """The tracker of a client that keeps running through anything (``serve``, the
     dashboard): a changed cluster is logged as an error, not a reason to stop."""
@@ -184,14 +211,16 @@ def watching(config: dict[str, Any], meanwhile: str) -> BrokerOutage:
 
 
 class WaitingOut:
-    """The steps of this process waiting out an outage right now (a model server, Chroma).
+    """The steps of this process waiting out an outage right now (a model server, Chroma),
+    and for how long they may (``budget_s``: the pipeline sets it from its settings).
 
     One pipeline runs per process, so this is process-wide: ``dlq.stage`` and the sinks
     mark a step when its outage starts and clear it when it ends, and ``/readyz`` answers
     503 while any is marked (the main loop is blocked in the step's backoff meanwhile).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, budget_s: float = OUTAGE_BUDGET_S) -> None:
+        self.budget_s = budget_s
         self._steps: set[str] = set()
         self._lock = threading.Lock()
 

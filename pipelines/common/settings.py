@@ -59,6 +59,11 @@ def load_settings(settings_class: type[S]) -> S:
         raise SettingsError(f"bad setting{where}: {reason}") from None
 
 
+OUTAGE_BUDGET_S = 240.0
+"""How long a pipeline waits out an outage by default: a broker upgrade's restart fits, and a
+step blocked meanwhile stays below Kafka's default max poll interval (300 s)."""
+
+
 class StreamwiseSettings(BaseSettings):
     """The contract's environment (``CONTRACT.md``), plus a few optional additions."""
 
@@ -108,6 +113,20 @@ class StreamwiseSettings(BaseSettings):
     metrics_host: str = Field(
         default="0.0.0.0",  # scraped from outside the container
         description="address the metrics endpoint binds to",
+    )
+    state_memory_mb: int = Field(
+        default=256,
+        ge=16,
+        description="RocksDB memory of one pipeline process: block cache and memtables, half each",
+    )
+    outage_budget_s: float = Field(
+        default=OUTAGE_BUDGET_S,
+        gt=0,
+        lt=300,  # a step waiting out an outage blocks the poll loop: below max.poll.interval.ms
+        description=(
+            "seconds a pipeline waits out an outage (broker, model server, vector store) before"
+            " it stops without committing"
+        ),
     )
     shutdown_grace_s: float = Field(
         default=30.0,

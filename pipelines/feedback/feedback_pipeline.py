@@ -40,6 +40,7 @@ from pipelines.common import backends
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import EnrichedFeedback, Feedback, FeedbackAlert, FeedbackInsight
+from pipelines.common.late import LateEvents
 from pipelines.common.serialization import (
     EventDeserializer,
     JsonSerializer,
@@ -114,7 +115,12 @@ def build(
             value_serializer=JsonSerializer(),
             value_deserializer=EventDeserializer(EnrichedFeedback),
         )
-        .tumbling_window(settings.window, grace_ms=settings.window_grace, name="insights")
+        .tumbling_window(
+            settings.window,
+            grace_ms=settings.window_grace,
+            name="insights",
+            on_late=LateEvents("insights", "FEEDBACK_WINDOW_GRACE"),
+        )
         .reduce(reducer=insights.add, initializer=insights.start)
         .final()
     )

@@ -11,8 +11,9 @@ import pytest
 
 from models.retry import Retry
 from pipelines.common.app import make_app
-from pipelines.common.dlq import OUTAGE_BACKOFF, stage
+from pipelines.common.dlq import OUTAGE_BACKOFF, OutageOutlasted, stage
 from pipelines.common.events import Transaction
+from pipelines.common.outage import WAITING_OUT
 from pipelines.common.settings import StreamwiseSettings
 from tests.fraud.transactions import txn
 from tests.kafkaio import produce, read
@@ -99,16 +100,37 @@ def test_a_stage_waits_out_an_outage_and_then_returns_the_result() -> None:
     assert len(sleeps) == 2
 
 
-def test_an_outage_longer_than_the_budget_is_raised_as_it_is() -> None:
+def test_an_outage_past_the_budget_stops_in_one_line_naming_stage_cause_and_remedy() -> None:
     refused = ConnectionError("connection refused")
 
     def down() -> None:
         raise refused
 
-    with pytest.raises(ConnectionError) as raised:
+    with pytest.raises(OutageOutlasted) as raised:
         stage("score", down, outage_budget_s=0.0, retry=Retry(sleep=lambda _: None))()
 
-    assert raised.value is refused
+    assert raised.value.__cause__ is refused
+    assert str(raised.value) == (
+        "stage 'score' waited out an outage for more than 0 s (connection refused); stopped "
+        "without committing: start the pipeline again once it is back, it resumes where it "
+        "stopped"
+    )
+    assert isinstance(raised.value, ConnectionError), "an outage still: never dead-lettered"
+
+
+def test_stages_wait_as_long_as_the_process_budget_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(WAITING_OUT, "budget_s", 2.0)
+    clock = iter([0.0, 1.0, 2.5])
+    monkeypatch.setattr("time.monotonic", lambda: next(clock))
+    sleeps: list[float] = []
+
+    def down() -> None:
+        raise TimeoutError("model server hung")
+
+    with pytest.raises(OutageOutlasted, match="more than 2 s"):
+        stage("answer", down, retry=Retry(sleep=sleeps.append))()
+
+    assert len(sleeps) == 2, "retried while within the budget, then stopped"
 
 
 @pytest.mark.parametrize("retry_index", range(10))

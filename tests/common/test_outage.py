@@ -65,6 +65,53 @@ def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(
     assert changed == []
 
 
+def test_a_connection_owing_a_reply_for_over_ten_seconds_is_an_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A partition that leaves connections open: librdkafka still says UP (Toxiproxy
+    measured: a fetch in flight, nothing received for 2, 4, ... 30 s)."""
+    caplog.set_level(logging.WARNING, logger="streamwise.outage")
+    clock = Clock()
+    outage = outage_with(["c1"], [], clock)
+
+    def fetching(received_ms_ago: int) -> dict[str, Any]:
+        broker = {"nodeid": 1, "state": "UP", "waitresp_cnt": 1, "rxidle": received_ms_ago * 1000}
+        return {"name": "consumer", "brokers": {"b1": broker}}
+
+    outage.on_stats(fetching(300))
+    outage.on_stats({"name": "producer", "brokers": {"b1": {  # idle: owes nothing
+        "nodeid": 1, "state": "UP", "waitresp_cnt": 0, "rxidle": 60_000_000}}})  # fmt: skip
+    assert not outage.ongoing
+    outage.on_stats(fetching(9_000))
+    assert not outage.ongoing
+    outage.on_stats(fetching(11_000))
+    assert not outage.ongoing, "once may be a request just sent on a long-idle connection"
+    outage.on_stats(fetching(16_000))
+    assert outage.ongoing
+    clock.now = 30.0
+    outage.on_stats(fetching(200))
+    assert not outage.ongoing
+    assert [r.getMessage() for r in caplog.records] == [
+        "broker unreachable: no reply for over 10 s on an open connection; waiting for it up "
+        "to 240 s, then stopping without committing",
+        "broker reachable again after 30 s",
+    ]
+
+
+def test_reports_queued_before_the_outage_ended_do_not_start_another() -> None:
+    """A client not polled while the loop was blocked hands over its old reports at once
+    (seen after a partition: the consumer's four stalled reports right after the heal)."""
+    outage = outage_with(["c1"], [], Clock())
+    outage.on_stats({**stats("producer", "DOWN"), "ts": 10})
+    assert outage.ongoing
+    outage.on_stats({**stats("producer", "UP"), "ts": 30})
+    assert not outage.ongoing
+    outage.on_stats({**stats("consumer", "DOWN"), "ts": 20})
+    assert not outage.ongoing, "older than the end: stale"
+    outage.on_stats({**stats("consumer", "DOWN"), "ts": 35})
+    assert outage.ongoing, "a fresh report still counts"
+
+
 def test_a_client_still_bootstrapping_is_not_an_outage() -> None:
     outage = outage_with(["c1"], [], Clock())
     outage.on_stats({"name": "consumer", "brokers": {"bootstrap": {"nodeid": -1, "state": "DOWN"}}})

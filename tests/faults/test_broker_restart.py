@@ -34,7 +34,7 @@ def test_broker_sigkill_and_restart_mid_stream_loses_no_alert(
     stream = generate(n_cards=300, days=2, seed=11)
     warmup = len(stream.transactions) // 10
     middle = (warmup + len(stream.transactions)) // 2
-    isolation = "read_committed" if guarantee == "exactly-once" else "read_uncommitted"
+    isolation = _isolation(guarantee)
     with contextlib.ExitStack() as first_life:
         broker = first_life.enter_context(embedded_broker("kafka", data_dir=kafka_dir))
         settings = StreamwiseSettings(
@@ -81,3 +81,48 @@ def test_broker_sigkill_and_restart_mid_stream_loses_no_alert(
     assert text.count("broker unreachable") == 1, text[-3000:]
     assert text.count("broker reachable again") == 1, text[-3000:]
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])
+def test_a_broker_down_past_the_budget_stops_in_one_line_and_a_restart_completes_the_work(
+    tmp_path: Path, guarantee: ProcessingGuarantee
+) -> None:
+    """Past ``STREAMWISE_OUTAGE_BUDGET_S`` the pipeline gives up: one line, exit 1, nothing
+    committed that was not delivered; started again with the broker, it finishes the stream."""
+    kafka_dir, log = tmp_path / "kafka", tmp_path / "fraud.log"
+    stream = generate(n_cards=200, days=2, seed=12)
+    middle = len(stream.transactions) // 2
+    budget = {"STREAMWISE_OUTAGE_BUDGET_S": "15"}
+    with embedded_broker("kafka", data_dir=kafka_dir) as broker:
+        settings = StreamwiseSettings(
+            broker=broker.address, data_dir=tmp_path / "data", processing_guarantee=guarantee
+        )
+        feed(settings, stream, 0, middle)
+        fraud = start_pipeline(settings, log, env=budget)
+        read(settings, "fraud-alerts", until=lambda r: len(r) >= 1, timeout_s=120)
+        broker.child.kill()
+        broker.child.wait(30)
+        code = fraud.wait(120)
+    text = log.read_text()
+    assert code == 1, text[-3000:]
+    [line] = [ln for ln in text.splitlines() if ln.startswith("streamwise run: error:")]
+    assert "unreachable for more than 15 s; stopped without committing" in line, line
+    assert text.count("broker unreachable") == 1, text[-3000:]
+    assert "Traceback" not in text
+
+    with embedded_broker("kafka", data_dir=kafka_dir) as broker:
+        feed(settings, stream, middle, len(stream.transactions))
+        fraud = start_pipeline(settings, log, env=budget)
+        records = read(
+            settings, "fraud-alerts", timeout_s=180, idle_s=5, isolation=_isolation(guarantee),
+            until=lambda r: {x.json()["alert_id"] for x in r} >= stream.expected,
+        )  # fmt: skip
+        assert stop(fraud) == 0, log.read_text()[-3000:]
+        dead = read(settings, "fraud-dlq", timeout_s=2)
+    assert_delivered(records, stream.expected, guarantee)
+    assert dead == [], "an outage is not poison"
+
+
+def _isolation(guarantee: ProcessingGuarantee) -> str:
+    """What a consumer of the alerts reads: under exactly-once only committed ones."""
+    return "read_committed" if guarantee == "exactly-once" else "read_uncommitted"
