@@ -153,7 +153,8 @@ Running = dict[str, tuple[subprocess.Popen[bytes], int]]
 def _pipelines(settings: StreamwiseSettings, logs: Path) -> Iterator[Running]:
     env = {**os.environ, "STREAMWISE_BROKER": str(settings.broker),
            "STREAMWISE_DATA_DIR": str(settings.data_dir), "STREAMWISE_METRICS_PORT": "0",
-           "STREAMWISE_CHROMA_HOST": str(settings.chroma_host)}  # fmt: skip
+           "STREAMWISE_CHROMA_HOST": str(settings.chroma_host),
+           "STREAMWISE_STATE_MEMORY_MB": str(settings.state_memory_mb)}  # fmt: skip
     children = {name: process.spawn([sys.executable, "-m", "pipelines.cli", "run", name],
                                     log_path=logs / f"{name}.log", env=env)
                 for name in PIPELINES}  # fmt: skip
@@ -178,7 +179,8 @@ def run(args: argparse.Namespace, work: Path) -> list[Sample]:
         running_chroma(work / "chroma", work / "chroma.log") as chroma,
     ):
         settings = StreamwiseSettings(broker=broker.address, data_dir=work / "data",
-                                      chroma_host=chroma.address)  # fmt: skip
+                                      chroma_host=chroma.address,
+                                      state_memory_mb=args.state_memory_mb)  # fmt: skip
         create_registry_topics(settings)
         with _pipelines(settings, work) as running:
             stop = threading.Event()
@@ -213,8 +215,8 @@ def report(samples: list[Sample], args: argparse.Namespace) -> str:
         f"Load: {args.tx_rate} transactions/s ({args.travel_share:.2%} away from the card's "
         f"home city), {args.feedback_rate} feedback items/s, a KB "
         f"change every {args.kb_every_s} s, a question every {args.question_every_s} s, for "
-        f"{args.minutes} min; sampled every {args.sample_s} s. The first row of each pipeline "
-        "is the baseline.",
+        f"{args.minutes} min; sampled every {args.sample_s} s; STREAMWISE_STATE_MEMORY_MB="
+        f"{args.state_memory_mb}. The first row of each pipeline is the baseline.",
         "",
         "| pipeline | minute | RSS MiB | state MiB | consumer lag | p99 step ms |",
         "|---|---:|---:|---:|---:|---:|",
@@ -239,6 +241,11 @@ def main() -> int:
     parser.add_argument("--kb-every-s", type=float, default=5)
     parser.add_argument("--question-every-s", type=float, default=5)
     parser.add_argument("--sample-s", type=float, default=60)
+    parser.add_argument(
+        "--state-memory-mb", type=int,
+        default=StreamwiseSettings.model_fields["state_memory_mb"].default,
+        help="STREAMWISE_STATE_MEMORY_MB of every pipeline",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="streamwise-soak-") as work:
         samples = run(args, Path(work))
