@@ -23,9 +23,9 @@ from pipelines.cli.parser import EXIT_USAGE, build_parser
 from pipelines.cli.verbs import EXIT_FAILURE
 from pipelines.common import logs
 from pipelines.common.admin import BrokerUnreachable, TopicsUnusable
-from pipelines.common.app import StateDiskFull
 from pipelines.common.clients import BrokerNotConfigured
 from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
+from pipelines.common.stops import StateDiskFull
 from pipelines.devenv.broker import BrokerError
 
 # Failures a user can act on: reported in one line, never as a traceback.

@@ -25,18 +25,13 @@ from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.error_callbacks import ConsumerErrorCallback, default_on_consumer_error
 from quixstreams.kafka.configuration import ConnectionConfig
-from quixstreams.kafka.exceptions import (
-    BaseKafkaException,
-    KafkaBrokerUnavailableError,
-    KafkaProducerDeliveryError,
-)
 from quixstreams.models import TimestampExtractor, TopicConfig
 from quixstreams.models.serializers import DeserializerType, SerializerType
 from quixstreams.models.topics import Topic
 from quixstreams.sources import BaseSource
 
 from pipelines.common.access import PIPELINE_ACCESS, pipeline_topics, transactional_id_prefix
-from pipelines.common.admin import BrokerUnreachable, TopicsUnusable
+from pipelines.common.admin import TopicsUnusable
 from pipelines.common.clients import (
     LIBRDKAFKA_LOGGER,
     client_config,
@@ -53,6 +48,7 @@ from pipelines.common.outage import WAITING_OUT, BrokerOutage, pipeline_meanwhil
 from pipelines.common.serialization import EventDeserializer
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.state_memory import bounded_rocksdb_options
+from pipelines.common.stops import explain
 from pipelines.common.topic_checks import BrokerTopic, cleanup_mismatch, copartition_mismatch
 from pipelines.common.topics import TopicSpec, dlq_name, joined_topics, quix_topic, spec
 
@@ -85,10 +81,6 @@ COMMIT_LOST = frozenset({
     KafkaError._ALL_BROKERS_DOWN,
 })  # fmt: skip
 """Commit refusals an outage or a rebalance explains: drop the checkpoint and rejoin."""
-
-
-class StateDiskFull(OSError):
-    """The state volume has no room left: RocksDB cannot write the pipeline's state."""
 
 
 EXIT_GRACE_EXCEEDED = 3
@@ -356,32 +348,12 @@ class PipelineApp:
             try:
                 self.app.run()
             except Exception as exc:
-                explained = self._explain(exc)
+                explained = explain(exc, self.settings, self.outage)
                 if explained is None:
                     raise
                 raise explained from None
         if self.app.stopped_by is not None:
             raise self.app.stopped_by
-
-    def _explain(self, exc: Exception) -> Exception | None:
-        """The one-line cause behind what Quix raised, when there is one to tell."""
-        changed = self.outage.changed_cluster() if self.outage is not None else None
-        if changed is not None:  # whatever failed against it, that is why
-            return changed
-        cut_off = self.outage is not None and self.outage.ongoing
-        if _gave_up_on_the_broker(exc) or (cut_off and isinstance(exc, KAFKA_ERRORS)):
-            return BrokerUnreachable(
-                f"the broker {self.settings.broker} was unreachable for more than "
-                f"{self.settings.outage_budget_s:.0f} s; stopped without committing: start the "
-                "pipeline again once the broker is back, it resumes where it stopped"
-            )
-        if "No space left on device" in str(exc):
-            return StateDiskFull(
-                f"the state directory {self.settings.state_dir} is full (No space left on "
-                "device); stopped without committing: free or grow the volume and start "
-                "again, the state is restored from the changelog"
-            )
-        return None
 
     def _announce_metrics_port(self, port: int) -> None:
         """Write the port metrics are served on where a health check finds it.
@@ -393,21 +365,6 @@ class PipelineApp:
         run_dir = self.settings.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / f"{self.name}.metrics-port").write_text(f"{port}\n")
-
-
-KAFKA_ERRORS = (KafkaException, BaseKafkaException)
-"""What a Kafka client raises. While the brokers are gone any of them is the outage: under
-exactly-once Quix's exit aborts the transaction, and that abort times out too, raising in
-place of Quix's own broker-availability error (which is lost, not chained)."""
-
-
-def _gave_up_on_the_broker(exc: BaseException) -> bool:
-    """Quix's broker-availability timeout, or an output the broker did not take within the
-    budget (``message.timeout.ms``)."""
-    if isinstance(exc, KafkaBrokerUnavailableError):
-        return True
-    error = exc.args[0] if isinstance(exc, KafkaProducerDeliveryError) and exc.args else None
-    return isinstance(error, KafkaError) and error.code() == KafkaError._MSG_TIMED_OUT
 
 
 def make_app(

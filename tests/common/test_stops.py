@@ -1,0 +1,61 @@
+"""What stopped a pipeline, in one line: the broker gone past the budget, a full disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaProducerDeliveryError
+
+from pipelines.common.admin import BrokerUnreachable
+from pipelines.common.outage import BrokerOutage
+from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.stops import StateDiskFull, explain
+
+SETTINGS = StreamwiseSettings(broker="kafka:9092", data_dir=Path("/data"), outage_budget_s=30)
+GONE = (
+    "the broker kafka:9092 was unreachable for more than 30 s; stopped without committing: "
+    "start the pipeline again once the broker is back, it resumes where it stopped"
+)
+
+
+def outage(*, ongoing: bool) -> BrokerOutage:
+    tracker = BrokerOutage(lambda: "c1", lambda _: None)
+    state = "DOWN" if ongoing else "UP"
+    tracker.on_stats({"name": "consumer", "brokers": {"b1": {"nodeid": 1, "state": state}}})
+    return tracker
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        KafkaBrokerUnavailableError("All Kafka brokers have been unavailable for 31s"),
+        KafkaProducerDeliveryError(KafkaError(KafkaError._MSG_TIMED_OUT)),
+    ],
+    ids=["quix-availability-timeout", "delivery-timed-out"],
+)
+def test_giving_up_on_the_broker_is_one_line_with_the_budget(raised: Exception) -> None:
+    explained = explain(raised, SETTINGS, outage(ongoing=False))
+
+    assert isinstance(explained, BrokerUnreachable)
+    assert str(explained) == GONE
+
+
+def test_a_kafka_error_while_the_brokers_are_gone_is_the_outage() -> None:
+    """Under exactly-once the abort on exit times out and hides Quix's own error."""
+    abort = KafkaException(KafkaError(KafkaError._TIMED_OUT, "Failed to flush"))
+
+    assert str(explain(abort, SETTINGS, outage(ongoing=True))) == GONE
+    assert explain(abort, SETTINGS, outage(ongoing=False)) is None, "else not ours to explain"
+
+
+def test_a_full_state_volume_names_the_directory_and_the_remedy() -> None:
+    explained = explain(OSError("IO error: No space left on device"), SETTINGS, None)
+
+    assert isinstance(explained, StateDiskFull)
+    assert str(explained).startswith("the state directory /data/state is full")
+
+
+def test_anything_else_is_left_as_raised() -> None:
+    assert explain(RuntimeError("a bug"), SETTINGS, None) is None
