@@ -110,15 +110,21 @@ def test_a_broker_down_past_the_budget_stops_in_one_line_and_a_restart_completes
     assert text.count("broker unreachable") == 1, text[-3000:]
     assert "Traceback" not in text
 
+    catch_up = figures.CatchUp()
     with embedded_broker("kafka", data_dir=kafka_dir) as broker:
         feed(settings, stream, middle, len(stream.transactions))
+        catch_up.heal()  # the broker back and the pipeline started again
         fraud = start_pipeline(settings, log, env=budget)
         records = read(
             settings, "fraud-alerts", timeout_s=180, idle_s=5, isolation=_isolation(guarantee),
-            until=lambda r: {x.json()["alert_id"] for x in r} >= stream.expected,
+            until=catch_up.until(lambda r: {x.json()["alert_id"] for x in r} >= stream.expected),
         )  # fmt: skip
         assert stop(fraud) == 0, log.read_text()[-3000:]
         dead = read(settings, "fraud-dlq", timeout_s=2)
+    travel = [r.json() for r in records if r.json()["rule"] == IMPOSSIBLE_TRAVEL]
+    figures.record("Kafka down past the budget (15 s), pipeline restarted", "fraud", guarantee,
+           expected=stream.expected, delivered=[a["alert_id"] for a in travel],
+           dead_lettered=len(dead), catch_up=catch_up)  # fmt: skip
     assert_delivered(records, stream.expected, guarantee)
     assert dead == [], "an outage is not poison"
 
