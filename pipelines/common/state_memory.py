@@ -1,10 +1,10 @@
 """One memory ceiling for a pipeline's RocksDB state, however many stores it opens.
 
 Quix's defaults suit a machine with memory to spare: one shared block cache of 1 GiB,
-and for every column family of every store partition up to three 64 MB memtables. A
-fraud pipeline on three partitions opens a dozen column families, so its memtables alone
-may grow past 2 GiB before RocksDB flushes them; in a 30-minute soak its resident memory
-rose steadily, and a container sized for the working set would be OOM-killed. Here the
+and up to three 64 MB memtables for every column family of every store partition. The
+fraud pipeline opens six store partitions (two stores on three partitions); in a
+20-minute soak at 1,000 tx/s its resident memory rose from 157 to 901 MiB and kept
+rising, which a container sized for the working set would not survive. Here the
 block cache gets half of ``STREAMWISE_STATE_MEMORY_MB`` and one write-buffer manager
 shared by every store of the process the other half: past it RocksDB flushes memtables
 early (more, smaller files: compaction is cheap at our volumes), it does not stall writes.
@@ -19,7 +19,7 @@ from quixstreams.state.rocksdb import RocksDBOptions
 
 MIB = 1024 * 1024
 WRITE_BUFFER_MIB = 16
-"""One memtable's size: small enough that a dozen column families fit a modest budget."""
+"""One memtable's size: small enough that every store partition fits a modest budget."""
 
 
 @dataclasses.dataclass(frozen=True)
