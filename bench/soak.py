@@ -51,12 +51,15 @@ class Sample:
     p99_ms: float | None
 
 
-def _transaction(rng: random.Random, n: int, travel_share: float) -> tuple[str, dict[str, object]]:
-    """A card paying at home, or (``travel_share`` of the time) in another city: the
-    share of impossible-travel alerts, which triage explains one by one with the LLM."""
-    number = rng.randrange(5000)
+def _transaction(
+    rng: random.Random, n: int, args: argparse.Namespace
+) -> tuple[str, dict[str, object]]:
+    """One of ``args.cards`` cards paying at home, or (``args.travel_share`` of the time) in
+    another city: the share of impossible-travel alerts, which triage explains one by one
+    with the LLM. Too few cards for the rate and every card is a velocity burst."""
+    number = rng.randrange(args.cards)
     home = number % len(CITIES)
-    away = rng.random() < travel_share
+    away = rng.random() < args.travel_share
     city = (home + rng.randrange(1, len(CITIES))) % len(CITIES) if away else home
     lat, lon, country = CITIES[city]
     card = f"card-{number}"
@@ -76,7 +79,7 @@ def load(settings: StreamwiseSettings, args: argparse.Namespace, stop: threading
     while not stop.is_set():
         elapsed = time.monotonic() - started
         for _ in range(int(elapsed * args.tx_rate) - sent["tx"]):
-            key, value = _transaction(rng, sent["tx"], args.travel_share)
+            key, value = _transaction(rng, sent["tx"], args)
             producer.produce(prefix + "transactions", key=key, value=encode_json(value))
             sent["tx"] += 1
         for _ in range(int(elapsed * args.feedback_rate) - sent["fb"]):
@@ -212,8 +215,8 @@ def report(samples: list[Sample], args: argparse.Namespace) -> str:
     minutes = sorted({s.minute for s in samples})
     shown = {minutes[0], minutes[-1], *minutes[:: max(1, len(minutes) // 6)]}
     lines = [
-        f"Load: {args.tx_rate} transactions/s ({args.travel_share:.2%} away from the card's "
-        f"home city), {args.feedback_rate} feedback items/s, a KB "
+        f"Load: {args.tx_rate} transactions/s by {args.cards} cards ({args.travel_share:.2%} "
+        f"away from the card's home city), {args.feedback_rate} feedback items/s, a KB "
         f"change every {args.kb_every_s} s, a question every {args.question_every_s} s, for "
         f"{args.minutes} min; sampled every {args.sample_s} s; STREAMWISE_STATE_MEMORY_MB="
         f"{args.state_memory_mb}. The first row of each pipeline is the baseline.",
@@ -226,13 +229,31 @@ def report(samples: list[Sample], args: argparse.Namespace) -> str:
             p99 = "-" if s.p99_ms is None else f"{s.p99_ms:g}"
             lines.append(f"| {name} | {s.minute} | {s.rss_mib:.0f} | {s.state_mib:.1f} | "
                          f"{s.lag:.0f} | {p99} |")  # fmt: skip
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *drift(samples)])
+
+
+def drift(samples: list[Sample]) -> list[str]:
+    """RSS growth per pipeline in the first and the second half of the run: a leak keeps
+    its rate, a cache filling up slows down."""
+    lines = ["| pipeline | RSS growth, first half | RSS growth, second half |", "|---|---:|---:|"]
+    for name in PIPELINES:
+        rss = [s.rss_mib for s in samples if s.pipeline == name]
+        if len(rss) < 3:  # a start, a middle and an end
+            continue
+        middle = len(rss) // 2
+        lines.append(f"| {name} | {rss[middle] - rss[0]:+.0f} MiB | "
+                     f"{rss[-1] - rss[middle]:+.0f} MiB |")  # fmt: skip
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--tx-rate", type=float, default=1000)
+    parser.add_argument(
+        "--cards", type=int, default=200_000,
+        help="cards paying: at 1,000 tx/s each pays every 200 s, far from a velocity burst",
+    )  # fmt: skip
     parser.add_argument(
         "--travel-share", type=float, default=0.0005,
         help="share of transactions in another city than the card's home",
