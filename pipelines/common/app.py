@@ -19,9 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
-from quixstreams import Application
-from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.error_callbacks import ConsumerErrorCallback, default_on_consumer_error
 from quixstreams.kafka.configuration import ConnectionConfig
@@ -32,6 +29,7 @@ from quixstreams.sources import BaseSource
 
 from pipelines.common.access import PIPELINE_ACCESS, pipeline_topics, transactional_id_prefix
 from pipelines.common.admin import TopicsUnusable
+from pipelines.common.checkpoints import DroppingCheckpoints
 from pipelines.common.clients import (
     LIBRDKAFKA_LOGGER,
     client_config,
@@ -67,29 +65,14 @@ def _processing_time_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -
     return time.time_ns() // 1_000_000
 
 
-COMMIT_LOST = frozenset({
-    KafkaError.UNKNOWN_MEMBER_ID,  # the group moved on without us (session timed out)
-    KafkaError.ILLEGAL_GENERATION,
-    KafkaError.REBALANCE_IN_PROGRESS,
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.REQUEST_TIMED_OUT,
-    KafkaError._WAIT_COORD,  # librdkafka's local codes: the broker is away
-    KafkaError._TRANSPORT,
-    KafkaError._TIMED_OUT,
-    KafkaError._ALL_BROKERS_DOWN,
-})  # fmt: skip
-"""Commit refusals an outage or a rebalance explains: drop the checkpoint and rejoin."""
-
-
 EXIT_GRACE_EXCEEDED = 3
 """Exit code when a step outlived the shutdown grace period (nothing was committed)."""
 
 
-class StreamwiseApplication(Application):
+class StreamwiseApplication(DroppingCheckpoints):
     """Quix's ``Application`` plus what Quix has no public hook for: per-message timing,
-    health signals, a bounded shutdown, tombstones refused, and skipped messages committed.
+    health signals, a bounded shutdown, tombstones refused, skipped messages committed,
+    and checkpoints an outage made uncommittable dropped (``DroppingCheckpoints``).
 
     On SIGTERM Quix stops the loop after the current message and commits the last
     checkpoint. A step stuck on a model or Chroma could delay that for minutes, past
@@ -115,49 +98,6 @@ class StreamwiseApplication(Application):
         self._event_topics: dict[str, EventDeserializer] = {}
         self.stopped_by: Exception | None = None
         """Why the loop was stopped from inside (a changed cluster): raised after ``run``."""
-        self._commit = self._processing_context.commit_checkpoint
-        self._processing_context.commit_checkpoint = self._commit_or_drop  # type: ignore[method-assign]
-
-    def _commit_or_drop(self, force: bool = False, revoking: bool = False) -> None:
-        """Commit the checkpoint; if the broker or the group lost it, drop it and rejoin.
-
-        Quix dies with a traceback when a commit is refused. Through a broker outage that
-        happens twice over: while the coordinator is away (Waiting for coordinator), and
-        after an outage longer than the session timeout, which costs the consumer its
-        group membership (Unknown member). The checkpoint's state was not flushed, so
-        carrying on would run on state missing its last changes. Instead the checkpoint is
-        dropped and the consumer rejoins: it is assigned its partitions again, restores
-        their state from the changelogs and resumes from the last committed offset, so
-        the dropped messages are processed again (at-least-once; under exactly-once the
-        transaction is aborted). Private Quix 3.28 API, as above.
-        """
-        try:
-            self._commit(force=force, revoking=revoking)
-        except (CheckpointConsumerCommitError, KafkaException) as exc:  # Kafka: exactly-once
-            error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-            if error is None or error.code() not in COMMIT_LOST:
-                raise
-            logging.getLogger(__name__).warning(
-                "could not commit (%s): dropping the uncommitted checkpoint and rejoining the "
-                "group; its messages are processed again",
-                error.str(),
-            )
-            context = self._processing_context
-            context.checkpoint.close(revoking=revoking)
-            context.init_checkpoint()  # type: ignore[no-untyped-call]
-            if not revoking:  # a revoke is a rejoin already
-                self._rejoin()
-
-    def _rejoin(self) -> None:
-        """Leave and rejoin the group with Quix's own callbacks: revoke, assign, recover."""
-        topics = self._dataframe_registry.consumer_topics + (
-            self._topic_manager.changelog_topics_list
-        )
-        self._consumer.unsubscribe()  # type: ignore[no-untyped-call]
-        self._consumer.subscribe(
-            topics=topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
-        )  # fmt: skip
 
     def stop_because(self, reason: Exception) -> None:
         """Stop the loop as SIGTERM would (checkpoint committed), then raise ``reason``."""
