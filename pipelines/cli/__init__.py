@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
+from confluent_kafka import KafkaException
 from quixstreams.models.topics.exceptions import (
     TopicConfigurationMismatch,
     TopicNotFoundError,
@@ -25,7 +26,7 @@ from pipelines.common import logs
 from pipelines.common.admin import BrokerUnreachable, TopicsUnusable
 from pipelines.common.clients import BrokerNotConfigured
 from pipelines.common.settings import SettingsError, StreamwiseSettings, load_settings
-from pipelines.common.stops import StateDiskFull
+from pipelines.common.stops import StateDiskFull, lost_broker
 from pipelines.devenv.broker import BrokerError
 
 # Failures a user can act on: reported in one line, never as a traceback.
@@ -79,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     except EXPECTED_ERRORS as exc:
         reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"streamwise {args.verb}: error: {reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KafkaException as exc:  # raised by a Kafka client outside a pipeline's loop
+        lost = lost_broker(exc, settings)
+        if lost is None:
+            raise
+        print(f"streamwise {args.verb}: error: {lost}", file=sys.stderr)
         return EXIT_FAILURE
     except QUIX_TOPIC_ERRORS as exc:
         print(f"streamwise {args.verb}: error: {exc} ({QUIX_TOPIC_HINT})", file=sys.stderr)

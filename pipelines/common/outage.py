@@ -38,7 +38,7 @@ logger = logging.getLogger("streamwise.outage")
 STATS_INTERVAL_MS = 5000
 """How often librdkafka reports its statistics: the outage lines and metrics follow them."""
 
-_CONNECTION_CODES = frozenset({
+CONNECTION_CODES = frozenset({
     KafkaError._TRANSPORT,
     KafkaError._ALL_BROKERS_DOWN,
     KafkaError._RESOLVE,
@@ -124,7 +124,7 @@ class BrokerOutage(logging.Filter):
         librdkafka's other complaints while the outage lasts."""
         message = record.getMessage()
         error = _CLIENT_ERROR.match(message)
-        if error is not None and int(error["code"]) in _CONNECTION_CODES:
+        if error is not None and int(error["code"]) in CONNECTION_CODES:
             self._reason = error["reason"]
             return False
         if _CONNECTION_REPORTS.match(message):

@@ -16,7 +16,7 @@ from quixstreams.kafka.exceptions import (
 )
 
 from pipelines.common.admin import BrokerUnreachable
-from pipelines.common.outage import BrokerOutage
+from pipelines.common.outage import CONNECTION_CODES, BrokerOutage
 from pipelines.common.settings import StreamwiseSettings
 
 
@@ -44,6 +44,9 @@ def explain(
             f"{settings.outage_budget_s:.0f} s; stopped without committing: start the "
             "pipeline again once the broker is back, it resumes where it stopped"
         )
+    lost = lost_broker(exc, settings)
+    if lost is not None:
+        return lost
     if "No space left on device" in str(exc):
         return StateDiskFull(
             f"the state directory {settings.state_dir} is full (No space left on "
@@ -60,3 +63,18 @@ def _gave_up_on_the_broker(exc: BaseException) -> bool:
         return True
     error = exc.args[0] if isinstance(exc, KafkaProducerDeliveryError) and exc.args else None
     return isinstance(error, KafkaError) and error.code() == KafkaError._MSG_TIMED_OUT
+
+
+def lost_broker(exc: BaseException, settings: StreamwiseSettings) -> BrokerUnreachable | None:
+    """A Kafka call that failed for want of a broker, before the outage tracker could tell
+    (a broker gone while the pipeline starts: Quix creating its changelog topics)."""
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    if not isinstance(error, KafkaError) or error.code() not in _NO_BROKER:
+        return None
+    return BrokerUnreachable(
+        f"the broker {settings.broker} stopped answering ({error.str()}); nothing was "
+        "committed: start again once it is reachable"
+    )
+
+
+_NO_BROKER = CONNECTION_CODES | {KafkaError._TIMED_OUT}

@@ -43,11 +43,23 @@ def test_giving_up_on_the_broker_is_one_line_with_the_budget(raised: Exception) 
 
 
 def test_a_kafka_error_while_the_brokers_are_gone_is_the_outage() -> None:
-    """Under exactly-once the abort on exit times out and hides Quix's own error."""
-    abort = KafkaException(KafkaError(KafkaError._TIMED_OUT, "Failed to flush"))
+    """Under exactly-once the abort on exit fails too and hides Quix's own error."""
+    abort = KafkaException(KafkaError(KafkaError._STATE, "Operation not valid in state"))
 
     assert str(explain(abort, SETTINGS, outage(ongoing=True))) == GONE
     assert explain(abort, SETTINGS, outage(ongoing=False)) is None, "else not ours to explain"
+
+
+def test_a_broker_lost_while_the_pipeline_starts_is_one_line_too() -> None:
+    """Killed seconds after the start: Quix's changelog topic lookup fails, no outage yet."""
+    metadata = KafkaException(
+        KafkaError(KafkaError._TRANSPORT, "Failed to get metadata: Local: Broker transport failure")
+    )
+
+    assert str(explain(metadata, SETTINGS, outage(ongoing=False))) == (
+        "the broker kafka:9092 stopped answering (Failed to get metadata: Local: Broker "
+        "transport failure); nothing was committed: start again once it is reachable"
+    )
 
 
 def test_a_full_state_volume_names_the_directory_and_the_remedy() -> None:
