@@ -1,4 +1,6 @@
-"""The broker SIGKILLed and restarted under a running fraud pipeline: no alert lost.
+"""The broker SIGKILLed under a fraud pipeline: restarted mid-stream (no alert lost), down
+past the outage budget (one line, and a restart finishes the stream), and killed while
+the pipeline starts (one line).
 
 A Kafka upgrade or a crashed node, as Jepsen-style suites test it: a generated stream
 with ground truth flows, the broker (the embedded Kafka with a data dir, so it comes
@@ -10,6 +12,7 @@ restart, says so in two lines, and is not ready while the broker is gone.
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +135,24 @@ def test_a_broker_down_past_the_budget_stops_in_one_line_and_a_restart_completes
 def _isolation(guarantee: ProcessingGuarantee) -> str:
     """What a consumer of the alerts reads: under exactly-once only committed ones."""
     return "read_committed" if guarantee == "exactly-once" else "read_uncommitted"
+
+
+@pytest.mark.parametrize("after_s", [1.5, 4.0], ids=["building-the-flow", "joining-the-group"])
+def test_a_broker_killed_while_the_pipeline_starts_is_one_line(
+    tmp_path: Path, after_s: float
+) -> None:
+    """Early, Quix is still looking up its changelog topics; later the outage is tracked:
+    either way one line and exit 1 (seen before: a metadata traceback)."""
+    log = tmp_path / "fraud.log"
+    with embedded_broker("kafka", data_dir=tmp_path / "kafka") as broker:
+        settings = StreamwiseSettings(broker=broker.address, data_dir=tmp_path / "data")
+        fraud = start_pipeline(settings, log, env={"STREAMWISE_OUTAGE_BUDGET_S": "15"})
+        time.sleep(after_s)
+        broker.child.kill()
+        broker.child.wait(30)
+        code = fraud.wait(120)
+    text = log.read_text()
+    assert code == 1, text[-3000:]
+    [line] = [ln for ln in text.splitlines() if ln.startswith("streamwise run: error:")]
+    assert f"the broker {settings.broker} " in line, line
+    assert "Traceback" not in text
