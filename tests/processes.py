@@ -86,6 +86,16 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s:
     return process.wait(timeout_s)
 
 
+def stopped_in_one_line(code: int, log: Path) -> str:
+    """The one ``streamwise run: error:`` line of a pipeline that stopped with ``code``,
+    checked to be exit 1 and free of tracebacks."""
+    text = log.read_text()
+    assert code == 1, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    [line] = [ln for ln in text.splitlines() if ln.startswith("streamwise run: error:")]
+    return line
+
+
 def create_topics(settings: StreamwiseSettings) -> None:
     """Create every topic up front, with the deployment's partition count.
 

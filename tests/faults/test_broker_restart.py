@@ -25,7 +25,7 @@ from tests.faults import figures
 from tests.fraud.delivery import assert_delivered
 from tests.fraud.transactions import feed
 from tests.kafkaio import read
-from tests.processes import start_pipeline, stop, wait_for
+from tests.processes import start_pipeline, stop, stopped_in_one_line, wait_for
 from tests.production.scrape import get
 
 
@@ -106,12 +106,9 @@ def test_a_broker_down_past_the_budget_stops_in_one_line_and_a_restart_completes
         broker.child.kill()
         broker.child.wait(30)
         code = fraud.wait(120)
-    text = log.read_text()
-    assert code == 1, text[-3000:]
-    [line] = [ln for ln in text.splitlines() if ln.startswith("streamwise run: error:")]
+    line = stopped_in_one_line(code, log)
     assert "unreachable for more than 15 s; stopped without committing" in line, line
-    assert text.count("broker unreachable") == 1, text[-3000:]
-    assert "Traceback" not in text
+    assert log.read_text().count("broker unreachable") == 1
 
     catch_up = figures.CatchUp()
     with embedded_broker("kafka", data_dir=kafka_dir) as broker:
@@ -151,8 +148,5 @@ def test_a_broker_killed_while_the_pipeline_starts_is_one_line(
         broker.child.kill()
         broker.child.wait(30)
         code = fraud.wait(120)
-    text = log.read_text()
-    assert code == 1, text[-3000:]
-    [line] = [ln for ln in text.splitlines() if ln.startswith("streamwise run: error:")]
+    line = stopped_in_one_line(code, log)
     assert f"the broker {settings.broker} " in line, line
-    assert "Traceback" not in text
