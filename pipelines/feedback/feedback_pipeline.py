@@ -18,8 +18,8 @@ Insights read the published ``feedback-enriched`` topic, as any other consumer w
 in one group. Kafka orders partitions, not topics, so items reach that group only roughly
 in event time; ``FEEDBACK_WINDOW_GRACE`` must cover the skew. A backlog (a pipeline
 started after its producers, or restarted after a pause) can stretch the skew past the
-grace: late items are then left out of their window (still enriched and searchable) and
-Quix logs each one.
+grace: late items are then left out of their window (still enriched and searchable),
+counted, and summed up in at most one log line a minute (``common/late.py``).
 
 Windows close on event time, never on the wall clock: a window's insight (and its alerts)
 comes once an item stamped at or after its end plus the grace arrives, so the last window
