@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
@@ -27,6 +28,11 @@ class CountingAnalyzer:
         with self._lock:
             self.calls[text] += 1
         return self._inner.analyze(text)
+
+    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
+        with self._lock:
+            self.calls.update(texts)
+        return self._inner.analyze_many(texts)
 
 
 @pytest.fixture(scope="session")

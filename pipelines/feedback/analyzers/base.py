@@ -55,13 +55,16 @@ class Analysis:
 
 
 class Analyzer(Protocol):
-    """Turns one (already masked) text into an ``Analysis``."""
+    """Turns (already masked) texts into ``Analysis`` objects, one or a batch at a time;
+    an analysis does not depend on which batch its text came in."""
 
     identity: str
     """Analyzer kind, prompt/head version and model ids: a cache key part. Change any of
     them and cached answers no longer apply."""
 
     def analyze(self, text: str) -> Analysis: ...
+
+    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]: ...
 
 
 def answer_schema(categories: Sequence[str], max_key_phrases: int) -> JsonObject:

@@ -14,7 +14,9 @@ Vectors are unit length, so every similarity is a dot product.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,23 +55,42 @@ class EmbeddingAnalyzer:
         self.identity = f"embedding-v{VERSION}:{digest}:{self.model_id}"
 
     def analyze(self, text: str) -> Analysis:
-        return self.analyze_with_confidence(text)[0]
+        return self.analyze_many([text])[0]
 
-    def analyze_with_confidence(self, text: str) -> tuple[Analysis, float]:
-        """The analysis and the classifier's top class probability (the hybrid uses it)."""
-        phrases = candidates(text)
-        vectors = np.asarray(self._embedder.embed([text, *phrases]))
-        vector = vectors[0]
-        [probs] = self._sentiment.probabilities([text])
-        analysis = Analysis(
+    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
+        """One analysis per text, from two encoder calls for the whole batch."""
+        return [analysis for analysis, _ in self.analyze_many_with_confidence(texts)]
+
+    def analyze_many_with_confidence(self, texts: Sequence[str]) -> list[tuple[Analysis, float]]:
+        """Each analysis and the classifier's top class probability (the hybrid uses it).
+
+        The plain encoder sees every text and every candidate phrase of the batch in one
+        call, the sentiment-tuned one every text in another: batched, the encoder runs
+        several times faster per text than called text by text.
+        """
+        phrases = [candidates(text) for text in texts]
+        vectors = np.asarray(self._embedder.embed([*texts, *itertools.chain(*phrases)]))
+        text_vectors, all_phrase_vectors = vectors[: len(texts)], vectors[len(texts) :]
+        phrase_vectors = np.split(all_phrase_vectors, np.cumsum([len(p) for p in phrases])[:-1])
+        probabilities = self._sentiment.probabilities(texts)
+        return [
+            (self._analysis(vector, own, own_vectors, probs), max(probs.values()))
+            for vector, own, own_vectors, probs in zip(
+                text_vectors, phrases, phrase_vectors, probabilities, strict=True
+            )
+        ]
+
+    def _analysis(
+        self, vector: Floats, phrases: list[str], phrase_vectors: Floats, probs: dict[str, float]
+    ) -> Analysis:
+        return Analysis(
             sentiment=max(probs, key=lambda label: probs[label]),
             sentiment_score=round(probs["positive"] - probs["negative"], SCORE_DECIMALS),
-            key_phrases=tuple(self._rank_phrases(vector, phrases, vectors[1:])),
+            key_phrases=tuple(self._rank_phrases(vector, phrases, phrase_vectors)),
             category=self._category(vector),
             model=self.model_id,
             vector=tuple(float(x) for x in vector),
         )
-        return analysis, max(probs.values())
 
     def _category(self, vector: Floats) -> str:
         similarities = self._described @ vector

@@ -9,6 +9,7 @@ model behind Ollama this spends LLM time only on the hard items.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from pipelines.feedback.analyzers.base import Analysis
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
@@ -24,7 +25,15 @@ class HybridAnalyzer:
         self.identity = f"hybrid@{confidence}:{embedding.identity}:{llm.sentiment_identity}"
 
     def analyze(self, text: str) -> Analysis:
-        base, confidence = self._embedding.analyze_with_confidence(text)
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
+        """The embedding analyzer on the whole batch, then the LLM on the unsure texts."""
+        based = self._embedding.analyze_many_with_confidence(texts)
+        return [self._settled(text, base, confidence)
+                for text, (base, confidence) in zip(texts, based, strict=True)]  # fmt: skip
+
+    def _settled(self, text: str, base: Analysis, confidence: float) -> Analysis:
         if confidence >= self._confidence:
             return dataclasses.replace(base, model=self.model_id)
         sentiment, score = self._llm.sentiment(text)

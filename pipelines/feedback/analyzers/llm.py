@@ -10,6 +10,7 @@ the raw output, which the pipeline retries and then dead-letters.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from models import ChatModel, JsonObject
 from pipelines.feedback.analyzers.base import SENTIMENTS, Analysis, answer_schema
@@ -63,6 +64,10 @@ class LlmAnalyzer:
             category=answer["category"],
             model=self.model_id,
         )
+
+    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
+        """One completion per text: llama.cpp and Ollama decode one sequence at a time."""
+        return [self.analyze(text) for text in texts]
 
     def sentiment(self, text: str) -> tuple[str, float]:
         """Only the sentiment and its score (what the hybrid analyzer asks for)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,6 +15,7 @@ from pipelines.feedback.analyzers.factory import make_analyzer, sentiment_classi
 from pipelines.feedback.analyzers.hybrid import HybridAnalyzer
 from pipelines.feedback.analyzers.llm import LlmAnalyzer
 from pipelines.feedback.analyzers.sentiment_head import HeadMismatch, SentimentHead
+from pipelines.feedback.generator import generate
 from pipelines.feedback.settings import FeedbackSettings
 
 SCHEMA = analysis_schema(FeedbackSettings().categories, 3)
@@ -33,6 +35,28 @@ class CountingChat:
 @pytest.fixture(scope="module")
 def chat() -> CountingChat:
     return CountingChat(LlamaCppChat())
+
+
+def test_a_batch_gives_every_text_the_analysis_it_gets_alone(
+    embedding_analyzer: EmbeddingAnalyzer,
+) -> None:
+    """Batch sizes 1 and 32 on the same texts: the same labels and phrases, and scores and
+    vectors equal up to floating-point noise (padding changes the summation order)."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    texts = [
+        item["text"]
+        for item in generate(32, start=start, spacing=timedelta(seconds=1), seed=5, unique=True)
+    ]
+
+    alone = [embedding_analyzer.analyze(text) for text in texts]
+    batched = embedding_analyzer.analyze_many(texts)
+
+    assert [(a.sentiment, a.category, a.key_phrases) for a in batched] == [
+        (a.sentiment, a.category, a.key_phrases) for a in alone
+    ]
+    for one, many in zip(alone, batched, strict=True):
+        assert many.sentiment_score == pytest.approx(one.sentiment_score, abs=0.0011)
+        assert many.vector == pytest.approx(one.vector, abs=1e-5)
 
 
 def test_the_embedding_analyzer_keeps_its_vector_and_fits_the_schema(
