@@ -198,13 +198,20 @@ def _load_llama(path: str, n_ctx: int, threads: int | None) -> Llama:
         raise ModelConfigError(msg) from exc
 
 
+KEEP_LOADED = -1
+"""Ollama's ``keep_alive`` for our requests: keep the model loaded. By default Ollama
+unloads a model idle for 5 minutes, and a stream that pauses (triage at night) would
+pay a reload on its next item: seconds for a small model, a minute for a large one."""
+
+
 class OllamaChat:
     """A model served by Ollama, asked through its chat API with the schema as ``format``.
 
     Connection failures, timeouts and 5xx/429 answers are retried with ``retry`` and then
     raised as ``ModelUnavailable``; an unknown model (404) or a rejected request (other
     4xx) is a ``ModelConfigError``. ``timeout_s`` bounds each network wait (connecting,
-    and each read of the answer), as httpx applies it.
+    and each read of the answer), as httpx applies it; ``keep_alive`` is passed to
+    Ollama with every request (``KEEP_LOADED`` by default).
     """
 
     def __init__(
@@ -214,6 +221,7 @@ class OllamaChat:
         *,
         timeout_s: float = 60.0,
         retry: Retry = DEFAULT_RETRY,
+        keep_alive: float | str = KEEP_LOADED,
     ) -> None:
         try:  # keeps `models` importable where the ollama client is not installed
             import ollama  # noqa: PLC0415
@@ -229,6 +237,7 @@ class OllamaChat:
         self._timeout_s = timeout_s
         self._client = ollama.Client(host=host, timeout=timeout_s)
         self._retry = retry
+        self._keep_alive = keep_alive
 
     def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
         """Answer with a schema-valid object; see ``ChatModel.complete_json``."""
@@ -249,6 +258,7 @@ class OllamaChat:
                 format=schema,
                 options={"temperature": 0},
                 stream=False,
+                keep_alive=self._keep_alive,
             )
         except ollama.ResponseError as exc:
             if exc.status_code == 404:

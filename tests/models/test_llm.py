@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
@@ -140,6 +142,17 @@ def test_ollama_chat_returns_the_served_models_valid_answer(
 
     jsonschema.validate(answer, sentiment_schema)
     assert ollama.model_id == "ollama:smollm2:135m"
+
+
+def test_ollama_keeps_the_model_loaded_between_items(
+    real_ollama: OllamaServer, sentiment_schema: JsonObject
+) -> None:
+    """Ollama's default unloads a model idle for 5 minutes; ours asks it to stay."""
+    OllamaChat(real_ollama.model, real_ollama.host).complete_json(SYSTEM, "Fine.", sentiment_schema)
+
+    [loaded] = httpx.get(f"{real_ollama.host}/api/ps").json()["models"]
+    expires = datetime.fromisoformat(loaded["expires_at"])
+    assert expires > datetime.now(UTC) + timedelta(days=365), loaded["expires_at"]
 
 
 def test_ollama_is_asked_for_the_schema_at_temperature_zero_without_streaming(
