@@ -42,7 +42,12 @@ from pipelines.common.clients import (
 from pipelines.common.dlq import DECODE_STAGE, DeadLetters, stage
 from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.origin import stamp_origin, without_origin
-from pipelines.common.outage import WAITING_OUT, BrokerOutage, pipeline_meanwhile
+from pipelines.common.outage import (
+    WAITING_OUT,
+    BrokerOutage,
+    outage_budget_s,
+    pipeline_meanwhile,
+)
 from pipelines.common.serialization import EventDeserializer
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.state_memory import bounded_rocksdb_options
@@ -322,11 +327,11 @@ def make_app(
     dead_letters = DeadLetters(
         pipeline, settings.topic_prefix + dlq_name(pipeline), producer_config(settings)
     )
-    WAITING_OUT.budget_s = settings.outage_budget_s
+    WAITING_OUT.budget_s = budget_s = outage_budget_s(settings)
     outage = BrokerOutage(
         lambda: cluster_id(connection),
         lambda changed: app.stop_because(changed),  # noqa: PLW0108 - app is made below
-        meanwhile=pipeline_meanwhile(settings.outage_budget_s),
+        meanwhile=pipeline_meanwhile(budget_s),
     )
     outage.install()
     metrics = PipelineMetrics(
@@ -345,7 +350,7 @@ def make_app(
         producer_extra_config={
             **engine_producer_config(settings),
             **_transactional_id(group, settings),
-            **_delivery_timeout(settings),
+            **_delivery_timeout(budget_s),
             **stats,
             "logger": LIBRDKAFKA_LOGGER,
         },
@@ -356,21 +361,17 @@ def make_app(
         on_processing_error=dead_letters.on_processing_error,
         on_message_processed=metrics.on_message_processed(on_message_processed),
         loglevel=None,  # Quix logs through ours: one format, STREAMWISE_LOG_LEVEL
-        broker_availability_timeout=settings.outage_budget_s,
+        broker_availability_timeout=budget_s,
         metrics=metrics,
         shutdown_grace_s=settings.shutdown_grace_s,
     )
     return PipelineApp(pipeline, app, settings, dead_letters, outage)
 
 
-def _delivery_timeout(settings: StreamwiseSettings) -> dict[str, int]:
+def _delivery_timeout(budget_s: float) -> dict[str, int]:
     """Give up delivering after the outage budget: a checkpoint waits for its outputs, and
-    librdkafka's 300 s default would keep the loop blocked past the budget (and, under
-    exactly-once, its transaction must be allowed to last as long)."""
-    budget_ms = int(settings.outage_budget_s * 1000)
-    if settings.processing_guarantee != "exactly-once":
-        return {"message.timeout.ms": budget_ms}
-    return {"message.timeout.ms": budget_ms, "transaction.timeout.ms": max(60_000, budget_ms)}
+    librdkafka's 300 s default would keep the loop blocked past the budget."""
+    return {"message.timeout.ms": int(budget_s * 1000)}
 
 
 def _transactional_id(group: str, settings: StreamwiseSettings) -> dict[str, str]:

@@ -16,7 +16,7 @@ from quixstreams.kafka.exceptions import (
 )
 
 from pipelines.common.admin import BrokerUnreachable
-from pipelines.common.outage import CONNECTION_CODES, BrokerOutage
+from pipelines.common.outage import CONNECTION_CODES, BrokerOutage, outage_budget_s
 from pipelines.common.settings import StreamwiseSettings
 
 
@@ -38,10 +38,10 @@ def explain(
     if changed is not None:  # whatever failed against it, that is why
         return changed
     cut_off = outage is not None and outage.ongoing
-    if _gave_up_on_the_broker(exc) or (cut_off and isinstance(exc, KAFKA_ERRORS)):
+    if _gave_up_on_the_broker(exc) or (cut_off and _from_a_kafka_client(exc)):
         return BrokerUnreachable(
             f"the broker {settings.broker} was unreachable for more than "
-            f"{settings.outage_budget_s:.0f} s; stopped without committing: start the "
+            f"{outage_budget_s(settings):.0f} s; stopped without committing: start the "
             "pipeline again once the broker is back, it resumes where it stopped"
         )
     lost = lost_broker(exc, settings)
@@ -54,6 +54,15 @@ def explain(
             "again, the state is restored from the changelog"
         )
     return None
+
+
+def _from_a_kafka_client(exc: BaseException) -> bool:
+    """Raised by a Kafka client: its own errors, or the ``SystemError`` confluent-kafka
+    raises when a rebalance callback failed inside ``consume`` (seen once in ten broker
+    kills during a pipeline's start, the callback's own error lost)."""
+    return isinstance(exc, KAFKA_ERRORS) or (
+        isinstance(exc, SystemError) and "cimpl.Consumer" in str(exc)
+    )
 
 
 def _gave_up_on_the_broker(exc: BaseException) -> bool:

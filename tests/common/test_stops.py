@@ -9,7 +9,7 @@ from confluent_kafka import KafkaError, KafkaException
 from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaProducerDeliveryError
 
 from pipelines.common.admin import BrokerUnreachable
-from pipelines.common.outage import BrokerOutage
+from pipelines.common.outage import BrokerOutage, outage_budget_s
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.stops import StateDiskFull, explain
 
@@ -50,6 +50,15 @@ def test_a_kafka_error_while_the_brokers_are_gone_is_the_outage() -> None:
     assert explain(abort, SETTINGS, outage(ongoing=False)) is None, "else not ours to explain"
 
 
+def test_a_rebalance_callback_failing_inside_consume_during_an_outage_is_the_outage() -> None:
+    lost = SystemError(
+        "<method 'consume' of 'cimpl.Consumer' objects> returned NULL without setting an exception"
+    )
+
+    assert str(explain(lost, SETTINGS, outage(ongoing=True))) == GONE
+    assert explain(lost, SETTINGS, outage(ongoing=False)) is None
+
+
 def test_a_broker_lost_while_the_pipeline_starts_is_one_line_too() -> None:
     """Killed seconds after the start: Quix's changelog topic lookup fails, no outage yet."""
     metadata = KafkaException(
@@ -71,3 +80,15 @@ def test_a_full_state_volume_names_the_directory_and_the_remedy() -> None:
 
 def test_anything_else_is_left_as_raised() -> None:
     assert explain(RuntimeError("a bug"), SETTINGS, None) is None
+
+
+def test_under_exactly_once_the_budget_stops_at_the_transaction_timeout() -> None:
+    """A longer transaction would keep read_committed readers waiting after a crash."""
+    eos = SETTINGS.model_copy(
+        update={"outage_budget_s": 240, "processing_guarantee": "exactly-once"}
+    )
+
+    assert outage_budget_s(eos) == 60
+    assert outage_budget_s(SETTINGS.model_copy(update={"outage_budget_s": 240})) == 240
+    explained = explain(KafkaBrokerUnavailableError("gone"), eos, outage(ongoing=False))
+    assert "unreachable for more than 60 s" in str(explained)
