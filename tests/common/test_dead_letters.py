@@ -119,18 +119,23 @@ def test_an_outage_past_the_budget_stops_in_one_line_naming_stage_cause_and_reme
 
 
 def test_stages_wait_as_long_as_the_process_budget_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each wait takes one second of a fake clock: retries at 0, 1 and 2 s, stopped at 3."""
     monkeypatch.setattr(WAITING_OUT, "budget_s", 2.0)
-    clock = iter([0.0, 1.0, 2.5])
-    monkeypatch.setattr("time.monotonic", lambda: next(clock))
+    now = [0.0]
+    monkeypatch.setattr("pipelines.common.dlq.time.monotonic", lambda: now[0])
     sleeps: list[float] = []
+
+    def wait(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += 1.0
 
     def down() -> None:
         raise TimeoutError("model server hung")
 
     with pytest.raises(OutageOutlasted, match="more than 2 s"):
-        stage("answer", down, retry=Retry(sleep=sleeps.append))()
+        stage("answer", down, retry=Retry(sleep=wait))()
 
-    assert len(sleeps) == 2, "retried while within the budget, then stopped"
+    assert len(sleeps) == 3, "retried while within the budget, then stopped"
 
 
 @pytest.mark.parametrize("retry_index", range(10))
