@@ -7,7 +7,7 @@ consumer groups, so tests share the broker without seeing each other's events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +52,14 @@ def module_settings(
 def dict_state() -> DictState:
     """An empty dict-backed Quix ``State``, for rules and state views tested without a broker."""
     return DictState()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on its test (``item.report_call``), so a fixture's teardown
+    can tell whether the test failed and print what only then is worth reading."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

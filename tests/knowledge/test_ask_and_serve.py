@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,8 +38,22 @@ STREAMWISE = Path(sys.executable).with_name("streamwise")
 WARRANTY = "Electronics carry a {years}-year warranty. Keep the receipt as proof of purchase."
 
 
+@dataclass(frozen=True)
+class Started:
+    """A pipeline process this module started, and the file its output goes to."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self) -> str:
+        state = "running" if self.process.poll() is None else f"exit {self.process.returncode}"
+        lines = self.log.read_text(errors="replace").splitlines()[-40:]
+        return "\n".join([f"--- streamwise run {self.name} ({state}) ---", *lines])
+
+
 @pytest.fixture(scope="module")
-def running(module_settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]:
+def started(module_settings: StreamwiseSettings) -> Iterator[list[Started]]:
     settings = module_settings
     create_topics(settings)
     env = {**os.environ, "STREAMWISE_BROKER": settings.broker or "",
@@ -49,30 +64,43 @@ def running(module_settings: StreamwiseSettings) -> Iterator[StreamwiseSettings]
            # CI machine takes well over the default 10 s); let it wait for v1 instead.
            "KNOWLEDGE_MAX_WAIT_S": "120",
            "STREAMWISE_LOG_LEVEL": "INFO"}  # fmt: skip
-    logs = {name: settings.data_dir / f"{name}.log" for name in ("knowledge", "rag")}
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    processes = []
-    for name, log_path in logs.items():
+    pipelines = []
+    for name in ("knowledge", "rag"):
+        log_path = settings.data_dir / f"{name}.log"
         with log_path.open("wb") as log:
-            processes.append(subprocess.Popen([STREAMWISE, "run", name], env=env,
-                                              stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
-    produce(settings, "kb-changes", [("warranty", change("warranty", 1, WARRANTY.format(years=2),
-                                                         title="Warranty"))])  # fmt: skip
+            process = subprocess.Popen([STREAMWISE, "run", name], env=env,
+                                       stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        pipelines.append(Started(name, process, log_path))
     try:
-        yield settings
+        yield pipelines
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
+        for pipeline in pipelines:
+            pipeline.process.send_signal(signal.SIGTERM)
+        for pipeline in pipelines:
             try:
-                process.wait(timeout=30)
+                pipeline.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for (name, log_path), process in zip(logs.items(), processes, strict=True):
-            tail = log_path.read_text(errors="replace").splitlines()[-40:]
-            # Printed at teardown: pytest shows it with the module's last test if that failed.
-            print(f"--- streamwise run {name} (exit {process.returncode}) ---", *tail, sep="\n")
+                pipeline.process.kill()
+                pipeline.process.wait()
+
+
+@pytest.fixture(autouse=True)
+def _pipeline_logs_when_failed(
+    request: pytest.FixtureRequest, started: list[Started]
+) -> Iterator[None]:
+    """A failed test shows what the pipelines printed: the only witness of why no answer came."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        print(*(pipeline.tail() for pipeline in started), sep="\n")
+
+
+@pytest.fixture(scope="module")
+def running(module_settings: StreamwiseSettings, started: list[Started]) -> StreamwiseSettings:
+    first = change("warranty", 1, WARRANTY.format(years=2), title="Warranty")
+    produce(module_settings, "kb-changes", [("warranty", first)])
+    return module_settings
 
 
 def test_ask_waits_for_an_edit_and_cites_the_new_version(running: StreamwiseSettings) -> None:
