@@ -8,6 +8,8 @@ from models.embeddings import (
     DEFAULT_EMBED_MODEL_ID,
     Embedder,
     SentenceTransformerEmbedder,
+    TokenEmbedder,
+    TokenVectors,
     default_embed_model_path,
 )
 from models.errors import ModelConfigError, ModelError, ModelOutputInvalid, ModelUnavailable
@@ -41,6 +43,8 @@ __all__ = [
     "OllamaChat",
     "Retry",
     "SentenceTransformerEmbedder",
+    "TokenEmbedder",
+    "TokenVectors",
     "default_embed_model_path",
     "default_llm_model_path",
     "make_chat_model",

@@ -15,13 +15,17 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from models.errors import ModelConfigError
 from models.lora import LowRankAdapter
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+    from torch import Tensor
     from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
@@ -44,6 +48,47 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int:
         """How many word pieces of ``text`` the model sees (no special tokens): the
         budget chunking sizes pieces in, since text beyond the model's limit is cut off."""
+        ...
+
+
+Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text as the encoder saw it: its sentence vector, and its last layer's vector
+    for every word piece (special tokens included), aligned with ``token_ids``."""
+
+    vector: Vectors
+    tokens: Vectors
+    token_ids: tuple[int, ...]
+
+    def span_vector(self, ids: Sequence[int]) -> Vectors | None:
+        """The unit-length mean of the token vectors where ``ids`` first occurs as a run,
+        or None if it does not (text cut off at the sequence limit, split differently).
+
+        Mean pooling is how MiniLM makes its sentence vector, so a span pooled the same
+        way is a vector for a phrase as it reads in this text, at no extra encoder pass.
+        """
+        size = len(ids)
+        wanted = tuple(ids)
+        for start in range(len(self.token_ids) - size + 1):
+            if size and self.token_ids[start : start + size] == wanted:
+                mean = self.tokens[start : start + size].mean(axis=0)
+                norm = float(np.linalg.norm(mean))
+                return mean / norm if norm > 0 else None
+        return None
+
+
+class TokenEmbedder(Embedder, Protocol):
+    """An ``Embedder`` that also returns each text's token vectors from the same pass."""
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """One ``TokenVectors`` per text, in order, from one encoder call."""
+        ...
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's word-piece ids without special tokens: what ``span_vector`` looks for."""
         ...
 
 
@@ -124,6 +169,39 @@ class SentenceTransformerEmbedder:
         )
         result: list[list[float]] = vectors.tolist()
         return result
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Sentence and token vectors of ``texts`` from one encoder pass (batched as ``embed``)."""
+        if not texts:
+            return []
+        outputs = cast(
+            "list[dict[str, Tensor]]",  # what encode returns for output_value=None
+            self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                output_value=None,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            ),
+        )
+        embedded = []
+        for output in outputs:
+            length = int(output["attention_mask"].sum())  # padding follows the text
+            embedded.append(
+                TokenVectors(
+                    vector=output["sentence_embedding"].numpy(),
+                    tokens=output["token_embeddings"][:length].numpy(),
+                    token_ids=tuple(output["input_ids"][:length].tolist()),
+                )
+            )
+        return embedded
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        tokenizer = _counting_tokenizer(self._source)
+        ids: list[list[int]] = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return ids
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text`` in the model's tokenizer, without special tokens.

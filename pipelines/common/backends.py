@@ -11,8 +11,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models import ChatModel, Embedder, SentenceTransformerEmbedder, make_chat_model
-from pipelines.common.metered import MeteredChatModel, MeteredEmbedder
+from models import ChatModel, SentenceTransformerEmbedder, TokenEmbedder, make_chat_model
+from pipelines.common.metered import MeteredChatModel, MeteredTokenEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from state.chroma import connect_chroma
 from state.vectors import VectorCollection
@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
 
-def embedder(settings: StreamwiseSettings) -> Embedder:
+def embedder(settings: StreamwiseSettings) -> TokenEmbedder:
     """The configured sentence embedder (loaded once per process and model)."""
     return _embedder(settings.embed_model)
 
 
 @functools.cache
-def _embedder(model: str | None) -> Embedder:
-    return MeteredEmbedder(SentenceTransformerEmbedder(model))
+def _embedder(model: str | None) -> TokenEmbedder:
+    return MeteredTokenEmbedder(SentenceTransformerEmbedder(model))
 
 
 def chat_model(settings: StreamwiseSettings) -> ChatModel:

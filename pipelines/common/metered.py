@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 
-from models.embeddings import Embedder
+from models.embeddings import Embedder, TokenEmbedder, TokenVectors
 from models.llm import ChatModel, JsonObject
 from pipelines.common.metrics import MODEL_ERRORS, MODEL_LATENCY
 
@@ -44,6 +44,22 @@ class MeteredEmbedder:
     def count_tokens(self, text: str) -> int:
         """Not timed: a tokenizer lookup, not a model call."""
         return self._inner.count_tokens(text)
+
+
+class MeteredTokenEmbedder(MeteredEmbedder):
+    """A metered ``TokenEmbedder``: its token pass is timed like ``embed``."""
+
+    def __init__(self, inner: TokenEmbedder) -> None:
+        super().__init__(inner)
+        self._token_inner = inner
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        with _model_call(self.model_id, "embed"):
+            return self._token_inner.embed_tokens(texts)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Not timed: a tokenizer lookup, not a model call."""
+        return self._token_inner.token_ids(texts)
 
 
 class MeteredChatModel:

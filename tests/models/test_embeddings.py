@@ -88,3 +88,28 @@ def test_the_bundled_folder_given_by_path_keeps_the_default_model_id() -> None:
 def test_a_missing_model_folder_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ModelConfigError, match="no-such-model"):
         SentenceTransformerEmbedder(f"{tmp_path}/no-such-model")
+
+
+def test_the_token_pass_gives_the_same_sentence_vectors_as_embed(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    embedded = embedder.embed_tokens(TEXTS)
+    for plain, tokens, text in zip(embedder.embed(TEXTS), embedded, TEXTS, strict=True):
+        assert dot(plain, tokens.vector.tolist()) == pytest.approx(1.0, abs=1e-5)
+        # [CLS] text [SEP], one vector per word piece
+        assert len(tokens.token_ids) == embedder.count_tokens(text) + 2
+        assert tokens.tokens.shape == (len(tokens.token_ids), 384)
+
+
+def test_a_phrase_vector_pooled_from_its_span_is_close_to_the_phrase_encoded_alone(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    (charged,) = embedder.embed_tokens([TEXTS[0]])
+    twice, password = embedder.token_ids(["charged twice", "reset my password"])
+    pooled = charged.span_vector(twice)
+    assert pooled is not None
+    assert math.isclose(float(pooled @ pooled), 1.0, abs_tol=1e-5)
+    alone, unrelated = embedder.embed(["charged twice", "the store opening hours"])
+    assert dot(pooled.tolist(), alone) > dot(pooled.tolist(), unrelated) + 0.2
+    assert charged.span_vector(password) is None  # not in the text: the caller encodes it
+    assert charged.span_vector([]) is None

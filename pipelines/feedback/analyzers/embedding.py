@@ -1,4 +1,4 @@
-"""The embedding analyzer: two embedding calls per item, then plain vector arithmetic.
+"""The embedding analyzer: two encoder passes per text, then plain vector arithmetic.
 
 * sentiment: the trained classifier (MiniLM tuned for sentiment, a linear head over its
   vector and lexicon scores); the score is P(positive) - P(negative), so it lies in
@@ -7,6 +7,15 @@
   or ``other`` below ``min_similarity``;
 * key phrases: candidate phrases ranked by similarity to the whole text, diversified
   by maximal marginal relevance so three phrases do not say the same thing.
+
+The plain encoder's one pass over a text gives both its sentence vector (category,
+search) and its token vectors: a candidate phrase's vector is the mean of its span's
+token vectors (``TokenVectors.span_vector``), so the ~9 candidates of a text cost no
+encoder pass of their own. Until version 3 each candidate was encoded alone, which took
+more encoder time than the text itself; the few whose span is not found in the text's
+word pieces (cut off at the sequence limit, or split differently in context) still are.
+The sentiment-tuned encoder is a second pass: its adapter changes every layer, so it
+cannot share the first.
 
 Vectors are unit length, so every similarity is a dot product.
 """
@@ -20,13 +29,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models import Embedder
+from models import TokenEmbedder, TokenVectors
+from models.embeddings import Vectors
 from pipelines.feedback.analyzers.base import Analysis
 from pipelines.feedback.analyzers.phrases import candidates
 from pipelines.feedback.analyzers.sentiment_head import Floats, SentimentClassifier
 from pipelines.feedback.settings import FALLBACK_CATEGORY
 
-VERSION = 3
+VERSION = 4
 MMR_RELEVANCE = 0.7
 SCORE_DECIMALS = 3
 
@@ -36,7 +46,7 @@ class EmbeddingAnalyzer:
 
     def __init__(
         self,
-        embedder: Embedder,
+        embedder: TokenEmbedder,
         sentiment: SentimentClassifier,
         taxonomy: dict[str, list[str]],
         *,
@@ -64,24 +74,40 @@ class EmbeddingAnalyzer:
     def analyze_many_with_confidence(self, texts: Sequence[str]) -> list[tuple[Analysis, float]]:
         """Each analysis and the classifier's top class probability (the hybrid uses it).
 
-        The plain encoder sees every text and every candidate phrase of the batch in one
-        call, the sentiment-tuned one every text in another: batched, the encoder runs
-        several times faster per text than called text by text.
+        The plain encoder sees every text of the batch in one call, the sentiment-tuned
+        one in another: batched, the encoder runs several times faster per text than
+        called text by text.
         """
         phrases = [candidates(text) for text in texts]
-        vectors = np.asarray(self._embedder.embed([*texts, *itertools.chain(*phrases)]))
-        text_vectors, all_phrase_vectors = vectors[: len(texts)], vectors[len(texts) :]
-        phrase_vectors = np.split(all_phrase_vectors, np.cumsum([len(p) for p in phrases])[:-1])
+        embedded = self._embedder.embed_tokens(texts)
+        phrase_vectors = self._phrase_vectors(embedded, phrases)
         probabilities = self._sentiment.probabilities(texts)
         return [
-            (self._analysis(vector, own, own_vectors, probs), max(probs.values()))
-            for vector, own, own_vectors, probs in zip(
-                text_vectors, phrases, phrase_vectors, probabilities, strict=True
+            (self._analysis(text.vector, own, own_vectors, probs), max(probs.values()))
+            for text, own, own_vectors, probs in zip(
+                embedded, phrases, phrase_vectors, probabilities, strict=True
             )
         ]
 
+    def _phrase_vectors(
+        self, embedded: Sequence[TokenVectors], phrases: Sequence[list[str]]
+    ) -> list[Floats]:
+        """Each text's candidates' vectors: pooled from its own token vectors, encoded
+        (all texts' leftovers in one call) only where the span is not found."""
+        flat = list(itertools.chain(*phrases))
+        owners = [i for i, own in enumerate(phrases) for _ in own]
+        pooled = [
+            embedded[owner].span_vector(ids)
+            for owner, ids in zip(owners, self._embedder.token_ids(flat), strict=True)
+        ]
+        missing = [i for i, vector in enumerate(pooled) if vector is None]
+        encoded = iter(self._embedder.embed([flat[i] for i in missing]))
+        vectors = [vector if vector is not None else next(encoded) for vector in pooled]
+        stacked = np.asarray(vectors, dtype=np.float64).reshape(-1, self._embedder.dimension)
+        return np.split(stacked, np.cumsum([len(own) for own in phrases])[:-1])
+
     def _analysis(
-        self, vector: Floats, phrases: list[str], phrase_vectors: Floats, probs: dict[str, float]
+        self, vector: Vectors, phrases: list[str], phrase_vectors: Floats, probs: dict[str, float]
     ) -> Analysis:
         return Analysis(
             sentiment=max(probs, key=lambda label: probs[label]),
@@ -92,7 +118,7 @@ class EmbeddingAnalyzer:
             vector=tuple(float(x) for x in vector),
         )
 
-    def _category(self, vector: Floats) -> str:
+    def _category(self, vector: Vectors) -> str:
         similarities = self._described @ vector
         best = int(np.argmax(similarities))
         if float(similarities[best]) < self._min_similarity:
@@ -100,7 +126,7 @@ class EmbeddingAnalyzer:
         return self._owners[best]
 
     def _rank_phrases(
-        self, vector: Floats, phrases: list[str], phrase_vectors: Floats
+        self, vector: Vectors, phrases: list[str], phrase_vectors: Floats
     ) -> list[str]:
         if not phrases:
             return []

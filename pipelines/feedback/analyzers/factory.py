@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models import Embedder, LowRankAdapter, SentenceTransformerEmbedder
+from models import LowRankAdapter, SentenceTransformerEmbedder, TokenEmbedder
 from pipelines.common import backends
-from pipelines.common.metered import MeteredEmbedder
+from pipelines.common.metered import MeteredEmbedder, MeteredTokenEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.analyzers.base import Analyzer
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
@@ -18,7 +18,7 @@ from pipelines.feedback.analyzers.sentiment_head import (
 from pipelines.feedback.settings import FeedbackSettings
 
 
-def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) -> Embedder:
+def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) -> TokenEmbedder:
     """The configured embedding model, run on ``FEEDBACK_MODEL_THREADS`` torch threads.
 
     Torch's thread count is process-wide, so this is for a process of its own (the
@@ -27,7 +27,7 @@ def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) 
     """
     if feedback.model_threads is None:
         return backends.embedder(settings)
-    return MeteredEmbedder(
+    return MeteredTokenEmbedder(
         SentenceTransformerEmbedder(settings.embed_model, threads=feedback.model_threads)
     )
 
