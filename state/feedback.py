@@ -4,8 +4,10 @@ The analysis cache's state is keyed by the hash of the masked text (the pipeline
 repartitions by it), so every duplicate of a text, whatever its feedback id, meets the
 same entries. Within a text, entries are keyed by the analyzer's identity (kind, prompt
 or head version, model ids): a new prompt or model misses the cache instead of reusing a
-stale answer. Entries are written with an event-time TTL, so a text unseen that long is
-forgotten. The alert history is one small record shared by all windows.
+stale answer. Next to them, a count of the text's items in flight (sent to be analyzed,
+answer not back yet) keeps later copies of the text behind them. Entries are written
+with an event-time TTL, so a text unseen that long is forgotten. The alert history is
+one small record shared by all windows.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class AnalysisCache:
     """Cached analyses of one text. Build one per message; never keep it."""
 
     _PREFIX = "analysis:"
+    _IN_FLIGHT = "in_flight"
 
     def __init__(self, state: State[str, Any], ttl: timedelta | None) -> None:
         self._state, self._ttl = state, ttl
@@ -33,6 +36,17 @@ class AnalysisCache:
 
     def put(self, identity: str, analysis: JsonDict) -> None:
         self._state.set(self._PREFIX + identity, analysis, ttl=self._ttl)
+
+    def in_flight(self) -> int:
+        """How many items of this text wait for an analysis (the feedback batcher's)."""
+        count: int = self._state.get(self._IN_FLIGHT, 0)
+        return count
+
+    def set_in_flight(self, count: int) -> None:
+        if count:
+            self._state.set(self._IN_FLIGHT, count)
+        else:
+            self._state.delete(self._IN_FLIGHT)
 
 
 class AlertHistory:

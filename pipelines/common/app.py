@@ -104,6 +104,21 @@ class StreamwiseApplication(DroppingCheckpoints):
         self.stopped_by: Exception | None = None
         """Why the loop was stopped from inside (a changed cluster): raised after ``run``."""
 
+    def produce_in_checkpoint(  # noqa: PLR0917 - a record's parts
+        self,
+        topic: str,
+        partition: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        timestamp: int,
+    ) -> None:
+        """Produce a record with the application's own producer (private Quix 3.28 API):
+        it is flushed before the checkpoint commits its offsets, and under exactly-once
+        it belongs to the checkpoint's transaction, committed or aborted with them."""
+        self._producer.produce(topic, value=value, key=key, headers=headers,
+                               partition=partition, timestamp=timestamp)  # fmt: skip
+
     def stop_because(self, reason: Exception) -> None:
         """Stop the loop as SIGTERM would (checkpoint committed), then raise ``reason``."""
         self.stopped_by = reason

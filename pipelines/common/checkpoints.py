@@ -71,6 +71,8 @@ class DroppingCheckpoints(Application):
             "are processed again",
             reason,
         )
+        for sink in self._sink_manager.sinks:  # what they hold is read again: forget it
+            sink.on_paused()  # type: ignore[no-untyped-call]
         context = self._processing_context
         context.checkpoint.close(revoking=revoking)
         context.init_checkpoint()  # type: ignore[no-untyped-call]

@@ -7,7 +7,9 @@ key and name the internal topic as its source, while the contract promises the
 ``set_headers`` callback that ``PipelineApp.regroup`` applies before every repartition)
 records them once; the dead-letter writer reads them back with ``split_origin``.
 Published outputs drop them (``without_origin``): a pipeline that reads another's
-output starts a new origin there.
+output starts a new origin there. Headers a pipeline passes to itself through an
+internal topic (``INTERNAL_PREFIX``, e.g. the feedback batcher's answers) are dropped
+the same way, from outputs and from dead letters alike.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from quixstreams import message_context
 
 ORIGIN_PREFIX = "streamwise.origin."
+INTERNAL_PREFIX = "streamwise.internal."
 _TOPIC, _PARTITION, _OFFSET, _KEY = (
     ORIGIN_PREFIX + field for field in ("topic", "partition", "offset", "key")
 )
@@ -60,9 +63,13 @@ def without_origin(_value: Any, _key: Any, _timestamp: int, headers: Any) -> Hea
 def split_origin(headers: Sequence[tuple[str, bytes]] | None) -> tuple[Origin | None, Headers]:
     """The origin recorded in ``headers`` (None if there is none) and the other headers."""
     found = {name: value for name, value in headers or [] if name.startswith(ORIGIN_PREFIX)}
-    rest = [(name, value) for name, value in headers or [] if not name.startswith(ORIGIN_PREFIX)]
+    rest = [
+        (name, value)
+        for name, value in headers or []
+        if not name.startswith((ORIGIN_PREFIX, INTERNAL_PREFIX))
+    ]
     if not {_TOPIC, _PARTITION, _OFFSET} <= found.keys():
-        return None, list(headers or [])
+        return None, rest
     origin = Origin(
         key=found.get(_KEY),
         topic=found[_TOPIC].decode(),

@@ -1,7 +1,7 @@
-"""Enrichment of one feedback item: mask, look up the cache, analyze, validate, merge.
+"""Enrichment of one feedback item: mask, look up the cache, or wait for the batcher; merge.
 
-Pure apart from the analyzer it is given and the cache view over Quix state: testable
-with a dict-backed state and a counting analyzer, no broker.
+Pure apart from the cache view over Quix state: testable with a dict-backed state, no
+broker. The model calls are the batcher's (``batching.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 from quixstreams.state.base import State
 
-from models import validate_answer
 from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.common.metrics import record_cache_lookup
 from pipelines.common.text.pii import mask_pii
-from pipelines.feedback.analyzers.base import Analysis, Analyzer
+from pipelines.feedback.analyzers.base import Analysis
+from pipelines.feedback.batching import AnalysisFailed, Pending, pending, read_answer
 from state.feedback import AnalysisCache
 
 # Identifiers and enumerations are not free text; everything else a producer sends may be.
@@ -63,24 +63,54 @@ class Enriched:
 
 
 class Enricher:
-    """Analyzes each distinct text once per analyzer identity; later copies come from state."""
+    """Analyzes each distinct text once per analyzer identity; later copies come from state.
 
-    def __init__(self, analyzer: Analyzer, schema: dict[str, Any], cache_ttl: timedelta) -> None:
-        self._analyzer, self._schema, self._ttl = analyzer, schema, cache_ttl
+    The step of the feedback pipeline after the repartition by text: an item either
+    leaves enriched from the cache, or goes to the batcher (``batching.py``) as a
+    ``Pending``; the batcher's answer record comes back through the same topic and key,
+    and ``on_answer`` caches it and lets the item leave.
+    """
 
-    def enrich(self, feedback: Feedback, state: State[str, Any]) -> Enriched:
-        """Raises ``ModelOutputInvalid`` (schema) or the analyzer's errors; caches no failure."""
+    def __init__(self, identity: str, cache_ttl: timedelta) -> None:
+        self._identity, self._ttl = identity, cache_ttl
+
+    def step(
+        self, feedback: Feedback, _key: Any, _timestamp: int, headers: Any, state: State[str, Any]
+    ) -> Enriched | Pending:
+        """Quix's stateful step with metadata: an item as it arrives, or its answer."""
+        answer = read_answer(headers)
+        if answer is None:
+            return self.on_item(feedback, state)
+        return self.on_answer(feedback, answer, state)
+
+    def on_item(self, feedback: Feedback, state: State[str, Any]) -> Enriched | Pending:
+        """A cached analysis if the text has one and none of its items is in flight."""
         clean = masked(feedback)
         cache = AnalysisCache(state, ttl=self._ttl)
-        cached = cache.get(self._analyzer.identity)
+        cached = cache.get(self._identity)
         record_cache_lookup("feedback-analysis", hit=cached is not None)
-        if cached is not None:
-            analysis, from_cache = Analysis.from_json(cached), True
-        else:
-            analysis, from_cache = self._analyzer.analyze(clean.text.strip()), False
-            validate_answer(analysis.to_json(), self._schema)
-            cache.put(self._analyzer.identity, analysis.to_json())
-        event = EnrichedFeedback.model_validate(
-            {**clean.model_dump(by_alias=True), **analysis.to_json()}
-        )
-        return Enriched(event, analysis.vector, from_cache)
+        analysis = Analysis.from_json(cached) if cached is not None else None
+        if analysis is not None and not cache.in_flight():
+            return _enriched(clean, analysis, from_cache=True)
+        cache.set_in_flight(cache.in_flight() + 1)
+        return pending(feedback, clean.text.strip(), analysis)
+
+    def on_answer(
+        self, feedback: Feedback, answer: Analysis | AnalysisFailed, state: State[str, Any]
+    ) -> Enriched:
+        """Cache the batcher's analysis and enrich the item; raise its failure (a dead letter)."""
+        cache = AnalysisCache(state, ttl=self._ttl)
+        cache.set_in_flight(max(0, cache.in_flight() - 1))
+        if isinstance(answer, AnalysisFailed):
+            raise answer
+        cached = cache.get(self._identity)
+        if cached is None:
+            cache.put(self._identity, answer.to_json())
+        return _enriched(masked(feedback), answer, from_cache=cached is not None)
+
+
+def _enriched(clean: Feedback, analysis: Analysis, *, from_cache: bool) -> Enriched:
+    event = EnrichedFeedback.model_validate(
+        {**clean.model_dump(by_alias=True), **analysis.to_json()}
+    )
+    return Enriched(event, analysis.vector, from_cache)

@@ -1,14 +1,17 @@
 r"""Feedback: enrichment, live insights and emerging-issue alerts.
 
-feedback --(by masked-text hash)--> enrich (cache in state, analyzer) --> feedback-enriched
-                                                                    \--> Chroma (semantic search)
+feedback --(by masked-text hash)--> enrich (cache in state) --> feedback-enriched
+                          ^                   \--miss--> batcher     \--> Chroma (semantic search)
+                          \--- answers (analyze_many) ---/
 feedback-enriched --(one group)--> tumbling event-time windows --> feedback-insights
                                                      \--> alert rules (stateful) --> feedback-alerts
 undecodable / invalid / stamped in the future / analysis failing its retries --> feedback-dlq
 
 Repartitioning by the hash of the masked text puts every copy of a text on the same
 state key, so a duplicate (any feedback id) or a replay reads the cached analysis
-instead of calling the model again. The repartition topic carries the original bytes,
+instead of calling the model again. Misses are analyzed in batches across messages and
+partitions, their answers coming back through the repartition topic (``batching.py``
+says why that shape). The repartition topic carries the original bytes,
 and the original key and position in headers (``origin.py``), so a dead letter after it
 holds exactly what the producer sent, under the producer's key and naming the
 ``feedback`` partition and offset. Like the source topic, that internal topic holds
@@ -36,6 +39,7 @@ from typing import Any
 from quixstreams.sinks import BaseSink
 from quixstreams.state import State
 
+from models import validate_answer
 from pipelines.common import backends
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
@@ -51,6 +55,7 @@ from pipelines.feedback import insights
 from pipelines.feedback.alerts import AlertRules, detect
 from pipelines.feedback.analyzers.base import Analyzer, analysis_schema
 from pipelines.feedback.analyzers.factory import make_analyzer, pipeline_embedder
+from pipelines.feedback.batching import AnalysisBatcher, Pending
 from pipelines.feedback.enrich import Enriched, Enricher, check_clock, text_key
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink
@@ -80,10 +85,21 @@ def build(
     analyzer: Analyzer,
     sink: BaseSink | None = None,
 ) -> None:
-    """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``."""
+    """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``.
+
+    ``papp`` should commit every ``settings.batch_wait_ms`` (``make_feedback_app``): the
+    batcher's last items go at each commit.
+    """
     app = papp.app
-    enricher = Enricher(
-        analyzer, analysis_schema(settings.categories, settings.max_key_phrases), settings.cache_ttl
+    enricher = Enricher(analyzer.identity, settings.cache_ttl)
+    schema = analysis_schema(settings.categories, settings.max_key_phrases)
+    batcher = AnalysisBatcher(
+        analyzer,
+        lambda answer: validate_answer(answer, schema),
+        papp.app.produce_in_checkpoint,
+        max_items=settings.batch_max,
+        max_wait_s=settings.batch_wait_ms / 1000,
+        attempts=settings.llm_attempts,
     )
 
     def on_time(feedback: Feedback) -> Feedback:
@@ -98,9 +114,9 @@ def build(
         value_serializer=OriginalBytesSerializer(),
         value_deserializer=EventDeserializer(Feedback),
     )
-    enriched = by_text.apply(
-        stage("analyze", enricher.enrich, attempts=settings.llm_attempts), stateful=True
-    )
+    looked_up = by_text.apply(stage("analyze", enricher.step), stateful=True, metadata=True)
+    looked_up.filter(_is_pending).sink(batcher)
+    enriched = looked_up.filter(_is_enriched)
     papp.publish(enriched.apply(_event), "feedback-enriched", key=_feedback_id)
     if sink is not None:
         enriched.sink(sink)
@@ -131,6 +147,14 @@ def build(
     papp.publish(alerts, "feedback-alerts", key=_alert_key)
 
 
+def _is_pending(item: Enriched | Pending) -> bool:
+    return isinstance(item, Pending)
+
+
+def _is_enriched(item: Enriched | Pending) -> bool:
+    return isinstance(item, Enriched)
+
+
 def _event(item: Enriched) -> EnrichedFeedback:
     return item.event
 
@@ -151,10 +175,15 @@ def _alert_key(alert: FeedbackAlert) -> str:
     return alert.category
 
 
+def make_feedback_app(settings: StreamwiseSettings, feedback: FeedbackSettings) -> PipelineApp:
+    """The feedback application, committing (so letting batches go) every batch wait."""
+    return make_app("feedback", settings, commit_interval_s=feedback.batch_wait_ms / 1000)
+
+
 def main(settings: StreamwiseSettings) -> None:
     """``streamwise run feedback``."""
     feedback = load_settings(FeedbackSettings)
-    papp = make_app("feedback", settings)
+    papp = make_feedback_app(settings, feedback)
     sink = FeedbackVectorSink(
         lambda: backends.vector_collection(settings, feedback.collection),
         pipeline_embedder(settings, feedback),

@@ -84,6 +84,15 @@ class FeedbackSettings(BaseSettings):
     llm_attempts: int = Field(
         default=2, ge=1, description="tries per item when the model's answer breaks the schema"
     )
+    batch_max: int = Field(
+        default=32, ge=1, le=1024, description="items that missed the cache analyzed per batch"
+    )
+    batch_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        le=60_000,
+        description="the longest an item waits for its batch to fill: a latency bound",
+    )
     hybrid_confidence: float = Field(
         default=0.6, ge=0, le=1, description="hybrid asks the LLM when sentiment is less sure"
     )

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.alerts import CATEGORY_SURGE, NEGATIVE_SPIKE, alert_id
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
-from pipelines.feedback.feedback_pipeline import build
+from pipelines.feedback.feedback_pipeline import build, make_feedback_app
 from pipelines.feedback.settings import FeedbackSettings
 from tests.kafkaio import produce, read
 
@@ -50,7 +49,7 @@ def run_backlog(
     items: list[dict[str, Any]],
 ) -> None:  # fmt: skip
     """Send ``items`` and run the pipeline until it has been idle for a few seconds."""
-    papp = make_app("feedback", settings)
+    papp = make_feedback_app(settings, feedback)
     produce(settings, "feedback", [(item["feedback_id"], item) for item in items])
     build(papp, feedback, analyzer)
     papp.app.run(timeout=8)

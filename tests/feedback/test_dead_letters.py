@@ -12,11 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from models import OllamaChat, Retry
-from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.ollama_server import OllamaServer
 from pipelines.feedback.analyzers.llm import LlmAnalyzer
-from pipelines.feedback.feedback_pipeline import build
+from pipelines.feedback.feedback_pipeline import build, make_feedback_app
 from pipelines.feedback.settings import FeedbackSettings
 from tests.kafkaio import produce, read
 from tests.models.ollama_faults import ChatCall, FaultyOllama, Reply, chat_reply, forward_to
@@ -51,9 +50,9 @@ def test_schema_breaking_answer_lands_in_the_dlq_with_raw_output(
     }
     poison = {"feedback_id": "p1", "ts": "2026-11-20T10:00:05Z", "source": "chat",
               "text": POISON_TEXT}  # fmt: skip
-    papp = make_app("feedback", settings)  # creates the topics, partitioned as configured
-    produce(settings, "feedback", [("g1", good), ("p1", poison)])
     feedback = FeedbackSettings(llm_attempts=2)
+    papp = make_feedback_app(settings, feedback)  # creates the topics, partitioned as configured
+    produce(settings, "feedback", [("g1", good), ("p1", poison)])
     chat = OllamaChat(real_ollama.model, server.host, retry=Retry(attempts=1))
     build(papp, feedback, LlmAnalyzer(chat, feedback.categories, max_key_phrases=3))
     papp.app.run(timeout=6)

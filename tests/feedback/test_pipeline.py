@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 from pipelines.common import backends
-from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
-from pipelines.feedback.feedback_pipeline import build
+from pipelines.feedback.feedback_pipeline import build, make_feedback_app
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink
 from tests.feedback.conftest import CountingAnalyzer
@@ -93,7 +92,7 @@ def run(module_settings: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyz
     feedback = FeedbackSettings(window_grace=GRACE)
     analyzer = CountingAnalyzer(embedding_analyzer)
     for items in (FIRST_WINDOW + LATER, [CLOSER]):
-        papp = make_app("feedback", settings)  # creates the topics, partitioned as configured
+        papp = make_feedback_app(settings, feedback)  # creates the topics
         produce(settings, "feedback", [(v["feedback_id"], v) for v in items])
         sink = FeedbackVectorSink(
             lambda: backends.vector_collection(settings, feedback.collection),

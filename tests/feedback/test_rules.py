@@ -14,7 +14,15 @@ from pipelines.feedback import insights
 from pipelines.feedback.alerts import CATEGORY_SURGE, NEGATIVE_SPIKE, AlertRules, alert_id, detect
 from pipelines.feedback.analyzers.base import Analysis, analysis_schema
 from pipelines.feedback.analyzers.phrases import candidates
-from pipelines.feedback.enrich import Enricher, FromTheFuture, check_clock, masked, text_key
+from pipelines.feedback.batching import AnalysisFailed, Pending
+from pipelines.feedback.enrich import (
+    Enriched,
+    Enricher,
+    FromTheFuture,
+    check_clock,
+    masked,
+    text_key,
+)
 from pipelines.feedback.settings import FeedbackSettings
 from state.feedback import AlertHistory
 from tests.dict_state import DictState
@@ -38,17 +46,6 @@ def window(*items: EnrichedFeedback) -> insights.Aggregate:
     for item in items[1:]:
         agg = insights.add(agg, item)
     return agg
-
-
-class FixedAnalyzer:
-    identity = "fixed-v1"
-
-    def __init__(self, answer: Analysis) -> None:
-        self.answer, self.calls = answer, 0
-
-    def analyze(self, text: str) -> Analysis:
-        self.calls += 1
-        return self.answer
 
 
 GOOD = Analysis("negative", -0.7, ("late parcel",), "delivery", "fixed")
@@ -171,27 +168,45 @@ def test_texts_differing_only_in_pii_share_a_cache_key() -> None:
     assert text_key(feedback("1", "late")) != text_key(feedback("1", "early"))
 
 
+def enricher() -> Enricher:
+    return Enricher("fixed-v1", timedelta(days=1))
+
+
 def test_the_second_copy_of_a_text_comes_from_the_cache(dict_state: DictState) -> None:
-    state, analyzer = dict_state, FixedAnalyzer(GOOD)
-    enricher = Enricher(analyzer, SCHEMA, timedelta(days=1))
-    first = enricher.enrich(feedback("1", "late parcel"), state)
-    second = enricher.enrich(feedback("2", "late parcel"), state)
-    assert analyzer.calls == 1
-    assert (first.from_cache, second.from_cache) == (False, True)
+    state = dict_state
+    first = enricher().on_item(feedback("1", "late parcel"), state)
+    assert first == Pending("late parcel", first.raw, cached=None)  # off to the batcher
+    answered = enricher().on_answer(feedback("1", "late parcel"), GOOD, state)
+    second = enricher().on_item(feedback("2", "late parcel"), state)
+    assert isinstance(second, Enriched)
+    assert (answered.from_cache, second.from_cache) == (False, True)
     assert second.event.feedback_id == "2"
-    assert second.event.category == first.event.category == "delivery"
-    assert state.writes == [("analysis:fixed-v1", timedelta(days=1))]
+    assert second.event.category == answered.event.category == "delivery"
+    assert ("analysis:fixed-v1", timedelta(days=1)) in state.writes
+    assert "in_flight" not in state.values  # nothing left waiting
 
 
-def test_an_answer_outside_the_schema_raises_with_the_raw_answer_and_is_not_cached(
+def test_while_a_text_is_in_flight_its_later_copies_queue_behind_it(dict_state: DictState) -> None:
+    state, text = dict_state, "late parcel"
+    enricher().on_item(feedback("1", text), state)
+    enricher().on_item(feedback("2", text), state)  # no answer yet: analyzed or reused later
+    enricher().on_answer(feedback("1", text), GOOD, state)
+    third = enricher().on_item(feedback("3", text), state)  # cached, but "2" is still out
+    assert third == Pending(text, third.raw, cached=GOOD)  # rides along, no model call
+    assert enricher().on_answer(feedback("2", text), GOOD, state).from_cache
+    assert enricher().on_answer(feedback("3", text), GOOD, state).from_cache
+    fourth = enricher().on_item(feedback("4", text), state)
+    assert isinstance(fourth, Enriched)
+    assert fourth.from_cache
+
+
+def test_a_failed_answer_is_raised_for_the_dead_letter_and_caches_nothing(
     dict_state: DictState,
 ) -> None:
     state = dict_state
-    bad = Analysis("furious", -3.0, (), "delivery", "fixed")
-    with pytest.raises(ModelOutputInvalid) as caught:
-        Enricher(FixedAnalyzer(bad), SCHEMA, timedelta(days=1)).enrich(feedback("1", "x"), state)
-    assert '"sentiment": "furious"' in caught.value.raw
-    assert "schema violation" in caught.value.reason
+    enricher().on_item(feedback("1", "x"), state)
+    with pytest.raises(AnalysisFailed, match="schema violation"):
+        enricher().on_answer(feedback("1", "x"), AnalysisFailed("schema violation"), state)
     assert state.values == {}
 
 

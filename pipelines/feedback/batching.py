@@ -1,0 +1,227 @@
+r"""Micro-batched analysis: items that miss the cache are analyzed many at a time.
+
+text topic --> enrich step (state: cache, in-flight count) --hit--> enriched
+                    ^                  \--miss--> AnalysisBatcher (a sink)
+                    |                                 | analyze_many, per-item check
+                    \---- answer records (same topic, partition, key, bytes) ----/
+
+Why this shape. Quix hands a step one message at a time and has no batching of its
+own; the model is only fast on batches. A *sink* is the one place Quix lets a pipeline
+hold messages across calls with a promise about when they are let go: ``flush()`` runs
+first in every checkpoint commit, before the changelogs, the producer flush and the
+offset commit. So the cache stays a stateful step (state is only writable there), the
+misses go to ``AnalysisBatcher``, and its answers come back *through the text topic
+itself*: each answer record is the item's original bytes and headers, produced to the
+partition and under the key the item was read with, plus internal headers holding the
+analysis (or why there is none). The same step then reads it, caches the analysis and
+emits the enriched item: the cache write, the output and the dead letter of a failed
+item all stay where they were, in the step, against the item's own state key.
+
+A batch is analyzed when it reaches ``max_items``, when an item arrives after its
+oldest has waited ``max_wait_s``, and at every checkpoint commit (the pipeline commits
+every ``FEEDBACK_BATCH_WAIT_MS``, so a lone item waits no longer than that): a backlog
+runs at batch speed, a trickle keeps its latency.
+
+What stays true:
+
+* At-least-once: answers are produced (and flushed) before the offsets of the items
+  they answer are committed; a crash in between analyzes those items again.
+* Exactly-once: answers go through the application's own producer, so they belong to
+  the checkpoint's transaction and vanish with it if it aborts; readers of the text
+  topic only see committed answers.
+* One bad item never fails its batch-mates: if the batch call fails, or an answer
+  breaks the schema, each such item is analyzed and checked alone (with the step's
+  retries); an item still failing gets an answer record naming the error, and the step
+  dead-letters it with its original bytes. An outage is retried within the outage
+  budget and then stops the pipeline, as in every stage.
+* Order per text: while an item of a text is in flight, later items of that text go
+  through the batcher too (a cached analysis rides along without a model call), so
+  they leave in the order they came.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+from quixstreams.models import HeadersTuples
+from quixstreams.sinks import BaseSink
+
+from models import JsonObject
+from pipelines.common.dlq import StageFailed, stage
+from pipelines.common.origin import INTERNAL_PREFIX, Headers
+from pipelines.common.serialization import encode_json, original_bytes
+from pipelines.feedback.analyzers.base import Analysis, Analyzer
+
+ANALYSIS_HEADER = INTERNAL_PREFIX + "analysis"
+VECTOR_HEADER = INTERNAL_PREFIX + "vector"
+FAILURE_HEADER = INTERNAL_PREFIX + "analysis-failed"
+
+RECENT_ANSWERS = 1024
+"""Analyses the batcher remembers (in memory, by text) for copies already on their way."""
+
+Produce = Callable[[str, int, bytes | None, bytes | None, Headers, int], None]
+"""(topic, partition, key, value, headers, timestamp): a record in the open checkpoint."""
+
+
+class AnalysisFailed(ValueError):
+    """The batcher could not analyze an item (after its retries): a dead letter."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An item on its way to the batcher: its masked text, and the cached analysis if
+    it only waits for an earlier item of the same text to leave first."""
+
+    text: str
+    raw: bytes
+    cached: Analysis | None = None
+
+
+def answer_headers(headers: Sequence[tuple[str, bytes]], answer: Analysis | str) -> Headers:
+    """``headers`` with an analysis (or the reason there is none) in place of any earlier one."""
+    kept = [(name, value) for name, value in headers if not name.startswith(INTERNAL_PREFIX)]
+    if isinstance(answer, str):
+        return [*kept, (FAILURE_HEADER, answer.encode())]
+    added = [(ANALYSIS_HEADER, orjson.dumps(answer.to_json()))]
+    if answer.vector is not None:
+        added.append((VECTOR_HEADER, np.asarray(answer.vector, dtype=np.float32).tobytes()))
+    return [*kept, *added]
+
+
+def read_answer(headers: Sequence[tuple[str, bytes]] | None) -> Analysis | AnalysisFailed | None:
+    """The answer a record carries; None if it is an item as it first arrived."""
+    found = dict(headers or [])
+    if FAILURE_HEADER in found:
+        return AnalysisFailed(found[FAILURE_HEADER].decode(errors="replace"))
+    if ANALYSIS_HEADER not in found:
+        return None
+    analysis = Analysis.from_json(orjson.loads(found[ANALYSIS_HEADER]))
+    if VECTOR_HEADER not in found:
+        return analysis
+    vector = np.frombuffer(found[VECTOR_HEADER], dtype=np.float32)
+    return dataclasses.replace(analysis, vector=tuple(float(x) for x in vector))
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    item: Pending
+    key: bytes | None
+    timestamp: int
+    headers: Headers
+    topic: str
+    partition: int
+    since: float
+
+
+class AnalysisBatcher(BaseSink):
+    """Collects the items that missed the cache; analyzes and answers them in batches."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        check: Callable[[JsonObject], None],
+        produce: Produce,
+        *,
+        max_items: int,
+        max_wait_s: float,
+        attempts: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._analyzer, self._check, self._produce = analyzer, check, produce
+        self._max_items, self._max_wait_s, self._clock = max_items, max_wait_s, clock
+        self._analyze_batch = stage("analyze", self._checked_batch)
+        self._analyze_one = stage("analyze", self._checked_one, attempts=attempts)
+        self._waiting: list[_Waiting] = []
+        self._recent: OrderedDict[str, Analysis] = OrderedDict()
+
+    def add(  # noqa: PLR0917 - Quix's own signature
+        self,
+        value: Pending,
+        key: object,
+        timestamp: int,
+        headers: HeadersTuples,
+        topic: str,
+        partition: int,
+        offset: int,  # the answer gets an offset of its own
+    ) -> None:
+        raw_key = key if isinstance(key, bytes | None) else str(key).encode()
+        now = self._clock()
+        self._waiting.append(
+            _Waiting(value, raw_key, timestamp, _as_bytes(headers), topic, partition, now)
+        )
+        full = len(self._waiting) >= self._max_items
+        if full or now - self._waiting[0].since >= self._max_wait_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Analyze everything waiting and produce its answers, in arrival order."""
+        waiting, self._waiting = self._waiting, []
+        if not waiting:
+            return
+        needed = dict.fromkeys(w.item.text for w in waiting if w.item.cached is None)
+        recent = self._recent
+        answers: dict[str, Analysis | str] = {t: recent[t] for t in needed if t in recent}
+        todo = [text for text in needed if text not in answers]
+        answers.update(zip(todo, self._answers(todo), strict=True))
+        self._remember(answers)
+        for w in waiting:
+            answer = w.item.cached or answers[w.item.text]
+            self._produce(w.topic, w.partition, w.key, w.item.raw,
+                          answer_headers(w.headers, answer), w.timestamp)  # fmt: skip
+
+    def _remember(self, answers: dict[str, Analysis | str]) -> None:
+        """Keep the latest analyses: a copy of a text sent while the first copy's answer
+        was on its way (a miss too) then needs no model call of its own."""
+        for text, answer in answers.items():
+            if isinstance(answer, Analysis):
+                self._recent[text] = answer
+                self._recent.move_to_end(text)
+        while len(self._recent) > RECENT_ANSWERS:
+            self._recent.popitem(last=False)
+
+    def on_paused(self) -> None:
+        """The checkpoint is dropped: its items are read again, so forget them here."""
+        self._waiting.clear()
+
+    def _answers(self, texts: list[str]) -> list[Analysis | str]:
+        if not texts:
+            return []
+        try:
+            return list(self._analyze_batch(texts))
+        except StageFailed:  # one item spoils the batch call: find it by analyzing alone
+            return [self._answer_alone(text) for text in texts]
+
+    def _answer_alone(self, text: str) -> Analysis | str:
+        try:
+            return self._analyze_one(text)
+        except StageFailed as exc:
+            cause = exc.__cause__
+            return f"{exc}: {type(cause).__name__}: {cause}" if cause else str(exc)
+
+    def _checked_batch(self, texts: list[str]) -> list[Analysis]:
+        analyses = self._analyzer.analyze_many(texts)
+        for analysis in analyses:
+            self._check(analysis.to_json())
+        return analyses
+
+    def _checked_one(self, text: str) -> Analysis:
+        analysis = self._analyzer.analyze(text)
+        self._check(analysis.to_json())
+        return analysis
+
+
+def _as_bytes(headers: HeadersTuples | None) -> Headers:
+    return [(name, v.encode() if isinstance(v, str) else v) for name, v in headers or []]
+
+
+def pending(event: object, text: str, cached: Analysis | None = None) -> Pending:
+    """The batcher's item: ``event``'s original bytes (re-encoded only if it was not read)."""
+    raw = original_bytes(event)
+    return Pending(text, raw if raw is not None else encode_json(event), cached)
