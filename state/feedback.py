@@ -43,8 +43,8 @@ class AnalysisCache:
         return count
 
     def set_in_flight(self, count: int) -> None:
-        if count:
-            self._state.set(self._IN_FLIGHT, count)
+        if count:  # with the TTL too: Quix warns when a store mixes TTL and plain records
+            self._state.set(self._IN_FLIGHT, count, ttl=self._ttl)
         else:
             self._state.delete(self._IN_FLIGHT)
 

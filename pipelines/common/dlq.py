@@ -152,18 +152,35 @@ def _is_outage(exc: BaseException) -> bool:
     return False
 
 
-def _describe(exc: BaseException) -> tuple[str, str, dict[str, str]]:
-    """(stage, "Type: message" of the root cause, extra details) for the headers."""
-    stage_name = exc.stage if isinstance(exc, StageFailed) else "process"
+class FailedElsewhere(Exception):
+    """A failure met in another part of the pipeline (e.g. the feedback batcher) and
+    dead-lettered by the step that holds the message: it carries the original error's
+    "Type: message" and details, so the dead letter reads as if it failed here."""
+
+    def __init__(self, error: str, details: dict[str, str]) -> None:
+        super().__init__(error)
+        self.error, self.details = error, details
+
+
+def describe_failure(exc: BaseException) -> tuple[str, dict[str, str]]:
+    """ "Type: message" of the root cause of a stage failure, and its extra details."""
     root = exc.__cause__ if isinstance(exc, StageFailed) and exc.__cause__ else exc
     while root.__cause__ is not None and type(root).__name__ == "SerializationError":
         root = root.__cause__
+    if isinstance(root, FailedElsewhere):
+        return root.error, dict(root.details)
     details = {
         attr: str(getattr(root, attr))
         for attr in ("raw", "reason")
         if getattr(root, attr, None) is not None
     }
-    return stage_name, f"{type(root).__name__}: {root}", details
+    return f"{type(root).__name__}: {root}", details
+
+
+def _describe(exc: BaseException) -> tuple[str, str, dict[str, str]]:
+    """(stage, "Type: message" of the root cause, extra details) for the headers."""
+    stage_name = exc.stage if isinstance(exc, StageFailed) else "process"
+    return stage_name, *describe_failure(exc)
 
 
 class DeadLetters:

@@ -52,8 +52,8 @@ import orjson
 from quixstreams.models import HeadersTuples
 from quixstreams.sinks import BaseSink
 
-from models import JsonObject
-from pipelines.common.dlq import StageFailed, stage
+from models import JsonObject, ModelOutputInvalid
+from pipelines.common.dlq import FailedElsewhere, StageFailed, describe_failure, stage
 from pipelines.common.origin import INTERNAL_PREFIX, Headers
 from pipelines.common.serialization import encode_json, original_bytes
 from pipelines.feedback.analyzers.base import Analysis, Analyzer
@@ -69,8 +69,21 @@ Produce = Callable[[str, int, bytes | None, bytes | None, Headers, int], None]
 """(topic, partition, key, value, headers, timestamp): a record in the open checkpoint."""
 
 
-class AnalysisFailed(ValueError):
-    """The batcher could not analyze an item (after its retries): a dead letter."""
+class AnalysisFailed(FailedElsewhere):
+    """The batcher could not analyze an item (after its retries): a dead letter naming
+    the analyzer's own error."""
+
+    def to_header(self) -> bytes:
+        return orjson.dumps({"error": self.error, "details": self.details})
+
+    @classmethod
+    def from_header(cls, raw: bytes) -> AnalysisFailed:
+        found = orjson.loads(raw)
+        return cls(str(found["error"]), {k: str(v) for k, v in found["details"].items()})
+
+
+Answer = Analysis | AnalysisFailed
+"""What the batcher says about one text."""
 
 
 @dataclass(frozen=True)
@@ -83,22 +96,22 @@ class Pending:
     cached: Analysis | None = None
 
 
-def answer_headers(headers: Sequence[tuple[str, bytes]], answer: Analysis | str) -> Headers:
-    """``headers`` with an analysis (or the reason there is none) in place of any earlier one."""
+def answer_headers(headers: Sequence[tuple[str, bytes]], answer: Answer) -> Headers:
+    """``headers`` with an analysis (or why there is none) in place of any earlier one."""
     kept = [(name, value) for name, value in headers if not name.startswith(INTERNAL_PREFIX)]
-    if isinstance(answer, str):
-        return [*kept, (FAILURE_HEADER, answer.encode())]
+    if isinstance(answer, AnalysisFailed):
+        return [*kept, (FAILURE_HEADER, answer.to_header())]
     added = [(ANALYSIS_HEADER, orjson.dumps(answer.to_json()))]
     if answer.vector is not None:
         added.append((VECTOR_HEADER, np.asarray(answer.vector, dtype=np.float32).tobytes()))
     return [*kept, *added]
 
 
-def read_answer(headers: Sequence[tuple[str, bytes]] | None) -> Analysis | AnalysisFailed | None:
+def read_answer(headers: Sequence[tuple[str, bytes]] | None) -> Answer | None:
     """The answer a record carries; None if it is an item as it first arrived."""
     found = dict(headers or [])
     if FAILURE_HEADER in found:
-        return AnalysisFailed(found[FAILURE_HEADER].decode(errors="replace"))
+        return AnalysisFailed.from_header(found[FAILURE_HEADER])
     if ANALYSIS_HEADER not in found:
         return None
     analysis = Analysis.from_json(orjson.loads(found[ANALYSIS_HEADER]))
@@ -136,8 +149,8 @@ class AnalysisBatcher(BaseSink):
         super().__init__()
         self._analyzer, self._check, self._produce = analyzer, check, produce
         self._max_items, self._max_wait_s, self._clock = max_items, max_wait_s, clock
-        self._analyze_batch = stage("analyze", self._checked_batch)
-        self._analyze_one = stage("analyze", self._checked_one, attempts=attempts)
+        self._attempts = attempts
+        self._analyze_batch = stage("analyze", analyzer.analyze_many)
         self._waiting: list[_Waiting] = []
         self._recent: OrderedDict[str, Analysis] = OrderedDict()
 
@@ -167,7 +180,7 @@ class AnalysisBatcher(BaseSink):
             return
         needed = dict.fromkeys(w.item.text for w in waiting if w.item.cached is None)
         recent = self._recent
-        answers: dict[str, Analysis | str] = {t: recent[t] for t in needed if t in recent}
+        answers: dict[str, Answer] = {t: recent[t] for t in needed if t in recent}
         todo = [text for text in needed if text not in answers]
         answers.update(zip(todo, self._answers(todo), strict=True))
         self._remember(answers)
@@ -176,7 +189,7 @@ class AnalysisBatcher(BaseSink):
             self._produce(w.topic, w.partition, w.key, w.item.raw,
                           answer_headers(w.headers, answer), w.timestamp)  # fmt: skip
 
-    def _remember(self, answers: dict[str, Analysis | str]) -> None:
+    def _remember(self, answers: dict[str, Answer]) -> None:
         """Keep the latest analyses: a copy of a text sent while the first copy's answer
         was on its way (a miss too) then needs no model call of its own."""
         for text, answer in answers.items():
@@ -190,31 +203,46 @@ class AnalysisBatcher(BaseSink):
         """The checkpoint is dropped: its items are read again, so forget them here."""
         self._waiting.clear()
 
-    def _answers(self, texts: list[str]) -> list[Analysis | str]:
+    def _answers(self, texts: list[str]) -> list[Answer]:
+        """One batch call; each answer checked on its own. The batch call is every text's
+        first attempt: an answer breaking the schema is retried alone, and if the call
+        itself fails (which text spoiled it is unknown) every text is, at least once, so
+        that no good text is dead-lettered for a batch-mate's fault."""
         if not texts:
             return []
         try:
-            return list(self._analyze_batch(texts))
-        except StageFailed:  # one item spoils the batch call: find it by analyzing alone
-            return [self._answer_alone(text) for text in texts]
+            analyses = self._analyze_batch(texts)
+        except StageFailed:
+            retries = max(1, self._attempts - 1)
+            return [self._answer_alone(text, retries, before=1) for text in texts]
+        return [
+            self._checked(text, analysis) for text, analysis in zip(texts, analyses, strict=True)
+        ]
 
-    def _answer_alone(self, text: str) -> Analysis | str:
+    def _checked(self, text: str, analysis: Analysis) -> Answer:
         try:
-            return self._analyze_one(text)
-        except StageFailed as exc:
-            cause = exc.__cause__
-            return f"{exc}: {type(cause).__name__}: {cause}" if cause else str(exc)
-
-    def _checked_batch(self, texts: list[str]) -> list[Analysis]:
-        analyses = self._analyzer.analyze_many(texts)
-        for analysis in analyses:
             self._check(analysis.to_json())
-        return analyses
+        except ModelOutputInvalid as exc:
+            if self._attempts == 1:
+                return _failure(exc, attempts=1)
+            return self._answer_alone(text, self._attempts - 1, before=1)
+        return analysis
+
+    def _answer_alone(self, text: str, attempts: int, *, before: int = 0) -> Answer:
+        try:
+            return stage("analyze", self._checked_one, attempts=attempts)(text)
+        except StageFailed as exc:
+            return _failure(exc, attempts=before + exc.attempts)
 
     def _checked_one(self, text: str) -> Analysis:
         analysis = self._analyzer.analyze(text)
         self._check(analysis.to_json())
         return analysis
+
+
+def _failure(exc: Exception, *, attempts: int) -> AnalysisFailed:
+    error, details = describe_failure(exc)
+    return AnalysisFailed(error, {**details, "attempts": str(attempts)})
 
 
 def _as_bytes(headers: HeadersTuples | None) -> Headers:

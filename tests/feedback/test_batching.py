@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from models import validate_answer
+from models import ModelOutputInvalid, validate_answer
 from pipelines.feedback.analyzers.base import Analysis, analysis_schema
 from pipelines.feedback.batching import (
     ANALYSIS_HEADER,
@@ -32,12 +32,15 @@ class ScriptedAnalyzer:
 
     identity: str = "scripted-v1"
     calls: list[list[str]] = field(default_factory=list)
+    raises: bool = False  # a broken text fails the whole call (as a looping LLM analyzer does)
 
     def analyze(self, text: str) -> Analysis:
         return self.analyze_many([text])[0]
 
     def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
         self.calls.append(list(texts))
+        if self.raises and any("BREAK" in t for t in texts):
+            raise ModelOutputInvalid(raw="gibberish", reason="not JSON")
         return [Analysis("furious", 0.0, (), "weather", "scripted") if "BREAK" in t else GOOD
                 for t in texts]  # fmt: skip
 
@@ -138,11 +141,25 @@ def test_one_schema_breaking_item_fails_alone_and_its_batch_mates_are_answered()
     first, broken, last = produced.answers()
     assert first == last == GOOD
     assert isinstance(broken, AnalysisFailed)
-    assert "stage 'analyze' failed after 2 attempt(s)" in str(broken)
-    assert "ModelOutputInvalid" in str(broken)
-    assert "weather" in str(broken)  # the offending answer, for whoever reads the dead letter
-    # the batch call, then each item alone; the broken one with its retry
-    assert analyzer.calls == [["a", "BREAK me", "b"], ["a"], ["BREAK me"], ["BREAK me"], ["b"]]
+    assert broken.error.startswith("ModelOutputInvalid: ")
+    assert broken.details["attempts"] == "2"
+    assert "weather" in broken.details["raw"]  # the offending answer, for the dead letter
+    assert "schema violation" in broken.details["reason"]
+    # the batch call was every item's first attempt; only the broken one is retried
+    assert analyzer.calls == [["a", "BREAK me", "b"], ["BREAK me"]]
+
+
+def test_a_batch_call_one_item_spoils_is_redone_item_by_item_within_the_attempts() -> None:
+    analyzer, produced = ScriptedAnalyzer(raises=True), Produced()
+    target = batcher(analyzer, produced, max_items=32)
+    for offset, text in enumerate(["a", "BREAK me"]):
+        add(target, text, offset)
+    target.flush()
+    good, broken = produced.answers()
+    assert good == GOOD
+    assert isinstance(broken, AnalysisFailed)
+    assert (broken.details["attempts"], broken.details["raw"]) == ("2", "gibberish")
+    assert analyzer.calls == [["a", "BREAK me"], ["a"], ["BREAK me"]]
 
 
 def test_a_dropped_checkpoint_forgets_what_waits() -> None:
@@ -160,7 +177,9 @@ def test_answer_headers_round_trip_and_replace_an_earlier_answer() -> None:
     answer = read_answer(headers)
     assert isinstance(answer, Analysis)
     assert answer.vector == pytest.approx((0.6, 0.8))  # carried for the vector store
-    failed = answer_headers(headers, "model broke the schema")
+    failed = answer_headers(headers, AnalysisFailed("ModelOutputInvalid: no", {"raw": "x"}))
     assert ANALYSIS_HEADER not in dict(failed)
-    assert str(read_answer(failed)) == "model broke the schema"
+    broken = read_answer(failed)
+    assert isinstance(broken, AnalysisFailed)
+    assert (broken.error, broken.details) == ("ModelOutputInvalid: no", {"raw": "x"})
     assert read_answer(ORIGIN) is None  # an item as it first arrived

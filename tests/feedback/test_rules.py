@@ -175,6 +175,7 @@ def enricher() -> Enricher:
 def test_the_second_copy_of_a_text_comes_from_the_cache(dict_state: DictState) -> None:
     state = dict_state
     first = enricher().on_item(feedback("1", "late parcel"), state)
+    assert isinstance(first, Pending)
     assert first == Pending("late parcel", first.raw, cached=None)  # off to the batcher
     answered = enricher().on_answer(feedback("1", "late parcel"), GOOD, state)
     second = enricher().on_item(feedback("2", "late parcel"), state)
@@ -192,6 +193,7 @@ def test_while_a_text_is_in_flight_its_later_copies_queue_behind_it(dict_state: 
     enricher().on_item(feedback("2", text), state)  # no answer yet: analyzed or reused later
     enricher().on_answer(feedback("1", text), GOOD, state)
     third = enricher().on_item(feedback("3", text), state)  # cached, but "2" is still out
+    assert isinstance(third, Pending)
     assert third == Pending(text, third.raw, cached=GOOD)  # rides along, no model call
     assert enricher().on_answer(feedback("2", text), GOOD, state).from_cache
     assert enricher().on_answer(feedback("3", text), GOOD, state).from_cache
@@ -205,8 +207,9 @@ def test_a_failed_answer_is_raised_for_the_dead_letter_and_caches_nothing(
 ) -> None:
     state = dict_state
     enricher().on_item(feedback("1", "x"), state)
+    failed = AnalysisFailed("ModelOutputInvalid: schema violation", {"raw": "{}"})
     with pytest.raises(AnalysisFailed, match="schema violation"):
-        enricher().on_answer(feedback("1", "x"), AnalysisFailed("schema violation"), state)
+        enricher().on_answer(feedback("1", "x"), failed, state)
     assert state.values == {}
 
 
