@@ -33,6 +33,7 @@ their way; the dashboard shows the open window from ``feedback-enriched`` instea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,9 +176,15 @@ def _alert_key(alert: FeedbackAlert) -> str:
     return alert.category
 
 
-def make_feedback_app(settings: StreamwiseSettings, feedback: FeedbackSettings) -> PipelineApp:
+def make_feedback_app(
+    settings: StreamwiseSettings,
+    feedback: FeedbackSettings,
+    *,
+    on_message_processed: Callable[[str, int, int], None] | None = None,
+) -> PipelineApp:
     """The feedback application, committing (so letting batches go) every batch wait."""
-    return make_app("feedback", settings, commit_interval_s=feedback.batch_wait_ms / 1000)
+    return make_app("feedback", settings, commit_interval_s=feedback.batch_wait_ms / 1000,
+                    on_message_processed=on_message_processed)  # fmt: skip
 
 
 def main(settings: StreamwiseSettings) -> None:
