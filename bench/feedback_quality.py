@@ -150,7 +150,9 @@ def evaluate(name: str, items: list[LabeledText], sample_size: int) -> str:
     full = [
         score("VADER (lexicon baseline)", gold, vader_labels(texts)),
         score(
-            "embedding (default)", gold, classifier_labels(sentiment_classifier(feedback), texts)
+            "embedding (default)",
+            gold,
+            classifier_labels(sentiment_classifier(settings, feedback), texts),
         ),
     ]
 

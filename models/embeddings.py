@@ -109,12 +109,12 @@ def default_embed_model_path() -> Path:
 
 
 @dataclass(frozen=True)
-class _LoadedModel:
+class LoadedModel:
     model: SentenceTransformer
     dimension: int
 
 
-_cache: dict[tuple[str, int | None, str | None], _LoadedModel] = {}
+_cache: dict[tuple[str, int | None, str | None], LoadedModel] = {}
 _cache_lock = threading.Lock()
 
 
@@ -140,10 +140,10 @@ class SentenceTransformerEmbedder:
         if batch_size < 1:
             msg = f"batch_size must be at least 1, got {batch_size!r}"
             raise ValueError(msg)
-        source, self.model_id = _resolve(model)
+        source, self.model_id = resolve_model(model)
         if adapter is not None:
             self.model_id += f"+lora-{adapter.digest}"
-        loaded = _load(source, threads, adapter)
+        loaded = load_sentence_transformer(source, threads, adapter)
         self._model = loaded.model
         self.dimension = loaded.dimension
         self._batch_size = batch_size
@@ -212,7 +212,7 @@ class SentenceTransformerEmbedder:
         return len(tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
 
-def _resolve(model: str | None) -> tuple[str, str]:
+def resolve_model(model: str | None) -> tuple[str, str]:
     """Return what to load and the model's stable id (a hub name, or a folder's name)."""
     if model is None or model in _DEFAULT_MODEL_NAMES:
         return str(default_embed_model_path().resolve()), DEFAULT_EMBED_MODEL_ID
@@ -231,7 +231,9 @@ def _is_default_model_folder(path: Path) -> bool:
         return False
 
 
-def _load(source: str, threads: int | None, adapter: LowRankAdapter | None) -> _LoadedModel:
+def load_sentence_transformer(
+    source: str, threads: int | None, adapter: LowRankAdapter | None
+) -> LoadedModel:
     key = (source, threads, adapter.digest if adapter is not None else None)
     with _cache_lock:
         loaded = _cache.get(key)
@@ -256,9 +258,7 @@ def _counting_tokenizer(source: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def _load_uncached(
-    source: str, threads: int | None, adapter: LowRankAdapter | None
-) -> _LoadedModel:
+def _load_uncached(source: str, threads: int | None, adapter: LowRankAdapter | None) -> LoadedModel:
     # Never reach for the network: the hub clients read these when they are imported.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -286,4 +286,4 @@ def _load_uncached(
         adapter.merge_into(model)
     model.eval()
     probe = model.encode(["dimension probe"], convert_to_numpy=True, show_progress_bar=False)
-    return _LoadedModel(model=model, dimension=int(probe.shape[1]))
+    return LoadedModel(model=model, dimension=int(probe.shape[1]))

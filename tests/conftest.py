@@ -6,6 +6,9 @@ consumer groups, so tests share the broker without seeing each other's events.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -15,6 +18,23 @@ import pytest
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker import RunningBroker, embedded_broker
 from tests.dict_state import DictState
+
+_MODEL_CACHE = "STREAMWISE_MODEL_CACHE"
+_OWN_CACHE = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One cache of built models (the encoders' ONNX graphs) for the whole run, pipeline
+    processes included: every test has a data dir of its own, and each would build them."""
+    if _MODEL_CACHE not in os.environ:
+        os.environ[_MODEL_CACHE] = tempfile.mkdtemp(prefix="streamwise-models-")
+        config.stash[_OWN_CACHE] = Path(os.environ[_MODEL_CACHE])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_CACHE, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models import ChatModel, SentenceTransformerEmbedder, TokenEmbedder, make_chat_model
+from models import ChatModel, TokenEmbedder, make_chat_model
+from models.backends import EmbedBackend, make_embedder
 from pipelines.common.metered import MeteredChatModel, MeteredTokenEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from state.chroma import connect_chroma
@@ -22,13 +23,13 @@ if TYPE_CHECKING:
 
 
 def embedder(settings: StreamwiseSettings) -> TokenEmbedder:
-    """The configured sentence embedder (loaded once per process and model)."""
-    return _embedder(settings.embed_model)
+    """The configured sentence embedder (loaded once per process, model and backend)."""
+    return _embedder(settings.embed_model, settings.embed_backend, settings.onnx_dir)
 
 
 @functools.cache
-def _embedder(model: str | None) -> TokenEmbedder:
-    return MeteredTokenEmbedder(SentenceTransformerEmbedder(model))
+def _embedder(model: str | None, backend: EmbedBackend, onnx_dir: Path) -> TokenEmbedder:
+    return MeteredTokenEmbedder(make_embedder(model, backend=backend, cache_dir=onnx_dir))
 
 
 def chat_model(settings: StreamwiseSettings) -> ChatModel:

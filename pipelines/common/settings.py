@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.backends import EmbedBackend
+
 KAFKA_PASSTHROUGH_PREFIX = "STREAMWISE_KAFKA_"
 
 
@@ -90,6 +92,16 @@ class StreamwiseSettings(BaseSettings):
     llm_model: str | None = Field(default=None, description="GGUF path or Ollama model name")
     ollama_host: str = "http://127.0.0.1:11434"
     embed_model: str | None = Field(default=None, description="sentence-transformers name/path")
+    model_cache: Path | None = Field(
+        default=None,
+        description="where models built from the shipped weights are kept (the encoders' "
+        "ONNX graphs); unset: under the data dir",
+    )
+    embed_backend: EmbedBackend = Field(
+        default="onnx",
+        description="what runs the encoders: torch, or onnxruntime in fp32 (onnx) or with "
+        "int8 weights (onnx-int8); an ONNX graph is built once under the data dir",
+    )
     chroma_host: str | None = Field(default=None, description="Chroma server host:port")
     processing_guarantee: ProcessingGuarantee = "at-least-once"
     topic_prefix: str = Field(
@@ -157,6 +169,11 @@ class StreamwiseSettings(BaseSettings):
     def run_dir(self) -> Path:
         """Files that say where a running pipeline listens (its metrics port), for health checks."""
         return self.data_dir / "run"
+
+    @property
+    def onnx_dir(self) -> Path:
+        """ONNX graphs of the encoders, built once (``STREAMWISE_EMBED_BACKEND=onnx*``)."""
+        return (self.model_cache or self.data_dir / "models") / "onnx"
 
     @property
     def log_dir(self) -> Path:

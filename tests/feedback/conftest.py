@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from models import SentenceTransformerEmbedder
+from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.analyzers.base import Analysis, Analyzer
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.factory import sentiment_classifier
@@ -45,7 +46,7 @@ def embedding_analyzer(embedder: SentenceTransformerEmbedder) -> EmbeddingAnalyz
     defaults = FeedbackSettings(model_threads=None)
     return EmbeddingAnalyzer(
         embedder,
-        sentiment_classifier(defaults),
+        sentiment_classifier(StreamwiseSettings(), defaults),
         defaults.taxonomy,
         min_similarity=defaults.category_min_similarity,
         max_key_phrases=defaults.max_key_phrases,

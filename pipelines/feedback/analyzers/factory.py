@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models import LowRankAdapter, SentenceTransformerEmbedder, TokenEmbedder
+from models import LowRankAdapter, TokenEmbedder
+from models.backends import make_embedder
 from pipelines.common import backends
 from pipelines.common.metered import MeteredEmbedder, MeteredTokenEmbedder
 from pipelines.common.settings import StreamwiseSettings
@@ -27,19 +28,30 @@ def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) 
     """
     if feedback.model_threads is None:
         return backends.embedder(settings)
-    return MeteredTokenEmbedder(
-        SentenceTransformerEmbedder(settings.embed_model, threads=feedback.model_threads)
+    return MeteredTokenEmbedder(_encoder(settings, feedback))
+
+
+def _encoder(
+    settings: StreamwiseSettings, feedback: FeedbackSettings, adapter: LowRankAdapter | None = None
+) -> TokenEmbedder:
+    return make_embedder(
+        settings.embed_model if adapter is None else None,  # the adapter's: the bundled MiniLM
+        backend=settings.embed_backend,
+        cache_dir=settings.onnx_dir,
+        threads=feedback.model_threads,
+        adapter=adapter,
     )
 
 
-def sentiment_classifier(feedback: FeedbackSettings) -> SentimentClassifier:
+def sentiment_classifier(
+    settings: StreamwiseSettings, feedback: FeedbackSettings
+) -> SentimentClassifier:
     """The shipped classifier: MiniLM with the sentiment adapter merged in, then the head.
 
     Always the MiniLM it was trained on, whatever ``STREAMWISE_EMBED_MODEL`` gives the
     vectors for search and categories.
     """
-    adapter = LowRankAdapter.load(ADAPTER_PATH)
-    tuned = SentenceTransformerEmbedder(threads=feedback.model_threads, adapter=adapter)
+    tuned = _encoder(settings, feedback, LowRankAdapter.load(ADAPTER_PATH))
     return SentimentClassifier(MeteredEmbedder(tuned), SentimentHead.load())
 
 
@@ -48,7 +60,7 @@ def embedding_analyzer(
 ) -> EmbeddingAnalyzer:
     return EmbeddingAnalyzer(
         pipeline_embedder(settings, feedback),
-        sentiment_classifier(feedback),
+        sentiment_classifier(settings, feedback),
         feedback.taxonomy,
         min_similarity=feedback.category_min_similarity,
         max_key_phrases=feedback.max_key_phrases,

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from models import Embedder
 
+INT8_SUFFIX = "+int8"
 HEAD_PATH = Path(__file__).with_name("sentiment_head.json")
 ADAPTER_PATH = Path(__file__).with_name("sentiment_adapter.npz")
 
@@ -96,7 +97,9 @@ class SentimentHead:
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in probs]
 
     def check_model(self, embed_model_id: str) -> None:
-        if embed_model_id != self.embed_model_id:
+        """The same model at another precision (``+int8``) is the same model: how much
+        the head's accuracy moves with it is measured (``bench.embed_backends``)."""
+        if embed_model_id.removesuffix(INT8_SUFFIX) != self.embed_model_id:
             msg = (
                 f"the sentiment head was trained on {self.embed_model_id!r} vectors, but the "
                 f"embedder is {embed_model_id!r}: retrain it with "

@@ -74,12 +74,15 @@ def test_the_default_analyzer_is_the_embedding_one_and_names_its_sentiment_model
     feedback = FeedbackSettings(model_threads=None)
     analyzer = make_analyzer(StreamwiseSettings(), feedback)
     assert isinstance(analyzer, EmbeddingAnalyzer)
-    assert f"+sentiment-{sentiment_classifier(feedback).version}" in analyzer.model_id
+    assert (
+        f"+sentiment-{sentiment_classifier(StreamwiseSettings(), feedback).version}"
+        in analyzer.model_id
+    )
     assert analyzer.model_id in analyzer.identity
 
 
 def test_the_shipped_classifier_tells_praise_from_complaint() -> None:
-    classifier = sentiment_classifier(FeedbackSettings(model_threads=None))
+    classifier = sentiment_classifier(StreamwiseSettings(), FeedbackSettings(model_threads=None))
     praise, complaint, fact = classifier.probabilities([
         "Not bad at all, the support agent sorted it out in minutes.",
         "Two weeks late and nobody answers my emails. Never again.",
