@@ -65,9 +65,17 @@ def enriched_by_id(settings: StreamwiseSettings, count: int) -> dict[str, dict[s
     return {r.json()["feedback_id"]: r.json() for r in records}
 
 
+@pytest.fixture(params=["at-least-once", "exactly-once"])
+def guaranteed(request: pytest.FixtureRequest, settings: StreamwiseSettings) -> StreamwiseSettings:
+    """The deployment under each guarantee: under exactly-once the batcher's answers are
+    part of the checkpoint's transaction, and only committed ones are read back."""
+    return settings.model_copy(update={"processing_guarantee": request.param})
+
+
 def test_one_schema_breaking_item_is_dead_lettered_alone_and_its_batch_is_published(
-    settings: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyzer
+    guaranteed: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyzer
 ) -> None:
+    settings = guaranteed
     items = backlog(12)
     items[5]["text"] = f"{BREAK} {items[5]['text']}"
     feedback = FeedbackSettings(batch_max=32, batch_wait_ms=2_000)  # all in one batch
@@ -88,8 +96,9 @@ def test_one_schema_breaking_item_is_dead_lettered_alone_and_its_batch_is_publis
 
 
 def test_a_replayed_backlog_is_served_from_the_cache_without_a_model_call(
-    settings: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyzer
+    guaranteed: StreamwiseSettings, embedding_analyzer: EmbeddingAnalyzer
 ) -> None:
+    settings = guaranteed
     items, feedback = backlog(40), FeedbackSettings()
     analyzer = CountingAnalyzer(embedding_analyzer)
     drain(settings, feedback, analyzer, items)
