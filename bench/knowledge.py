@@ -288,7 +288,9 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
     rows = [
         "### Sync throughput (kb-changes -> Chroma, end to end)",
         "",
-        f"Median of {SYNC_ROUNDS} rounds, each a raw encode then a sync of the same chunks.",
+        f"Median of {SYNC_ROUNDS} rounds, each a raw encode then a sync of the same chunks, "
+        f"both on the encoder backend in use (`STREAMWISE_EMBED_BACKEND={settings.embed_backend}`"
+        f", {embedder.model_id}).",
         "",
         "| what | chunks | seconds | chunks/s |",
         "|---|---:|---:|---:|",

@@ -117,6 +117,7 @@ class BrokerOutage(logging.Filter):
         self._known_cluster = cluster_id()
         self._cut_off: dict[str, bool] = {}
         self._stalled: dict[str, bool] = {}
+        self._went_quiet: set[str] = set()  # clients that stalled during this outage
         self._turned_us = 0  # librdkafka's clock (``ts``) of the report that began or ended it
         self._since: float | None = None
         self._probed = clock()
@@ -163,6 +164,7 @@ class BrokerOutage(logging.Filter):
         name, taken_us = str(stats.get("name", "")), int(stats.get("ts", 0))
         connected = any(b.get("state") == "UP" for b in brokers)
         stalled = connected and not any(map(_answers, brokers))
+        heard = any(map(_heard_from, brokers))
         with self._lock:
             if taken_us < self._turned_us:
                 # Taken before the last turn: a client not polled meanwhile (the loop was
@@ -174,7 +176,11 @@ class BrokerOutage(logging.Filter):
             stalled_on, self._stalled[name] = stalled and self._stalled.get(name, False), stalled
             if stalled_on:
                 self._reason = f"no reply for over {STALL_S:.0f} s on an open connection"
-            self._cut_off[name] = not connected or stalled_on
+                self._went_quiet.add(name)
+            # A client that stalled is back when a broker answers it again, not when its
+            # requests merely timed out (librdkafka drops them: nothing is owed any more).
+            still_quiet = name in self._went_quiet and not heard
+            self._cut_off[name] = not connected or stalled_on or still_quiet
             down = any(self._cut_off.values())
             if down and self._since is None:
                 self._since, self._turned_us = self._clock(), taken_us
@@ -182,6 +188,7 @@ class BrokerOutage(logging.Filter):
             elif not down and self._since is not None:
                 lasted = self._clock() - self._since
                 self._since, self._turned_us = None, taken_us
+                self._went_quiet.clear()
                 logger.warning("broker reachable again after %.0f s", lasted)
                 self._check_cluster()
             elif down and self._clock() - self._probed >= CLUSTER_PROBE_S:
@@ -209,6 +216,11 @@ class BrokerOutage(logging.Filter):
         changed = self.changed_cluster()
         if changed is not None:
             self._on_cluster_changed(changed)
+
+
+def _heard_from(broker: dict[str, Any]) -> bool:
+    """Connected, and something received within ``STALL_S``."""
+    return broker.get("state") == "UP" and 0 <= broker.get("rxidle", -1) < STALL_S * 1e6
 
 
 def _answers(broker: dict[str, Any]) -> bool:

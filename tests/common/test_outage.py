@@ -98,6 +98,37 @@ def test_a_connection_owing_a_reply_for_over_ten_seconds_is_an_outage(
     ]
 
 
+def test_a_stalled_client_whose_requests_timed_out_is_back_only_once_a_broker_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Seen in CI under a Toxiproxy partition: librdkafka timed the stalled fetch out (it
+    owed nothing any more, still UP, nothing received), then dropped the connection; that
+    read as "reachable again" and a second outage 23 ms later."""
+    caplog.set_level(logging.WARNING, logger="streamwise.outage")
+    clock = Clock()
+    outage = outage_with(["c1"], [], clock)
+
+    def consumer(owed: int, received_ms_ago: int, state: str = "UP") -> dict[str, Any]:
+        broker = {"nodeid": 1, "state": state, "waitresp_cnt": owed,
+                  "rxidle": received_ms_ago * 1000}  # fmt: skip
+        return {"name": "consumer", "brokers": {"b1": broker}}
+
+    outage.on_stats(consumer(1, 11_000))
+    outage.on_stats(consumer(1, 12_000))
+    assert outage.ongoing
+    outage.on_stats(consumer(0, 25_000))  # the request timed out: nothing owed, nothing heard
+    assert outage.ongoing
+    outage.on_stats(consumer(0, -1, "DOWN"))
+    outage.on_stats(consumer(0, -1, "CONNECT"))
+    clock.now = 40.0
+    outage.on_stats(consumer(0, 150))  # reconnected and answered
+    assert not outage.ongoing
+    assert [r.getMessage() for r in caplog.records][-1] == "broker reachable again after 40 s"
+    assert len(caplog.records) == 2
+    outage.on_stats(consumer(0, 60_000))  # idle again later: that is no outage
+    assert not outage.ongoing
+
+
 def test_reports_queued_before_the_outage_ended_do_not_start_another() -> None:
     """A client not polled while the loop was blocked hands over its old reports at once
     (seen after a partition: the consumer's four stalled reports right after the heal)."""
