@@ -138,8 +138,9 @@ def _isolation(guarantee: ProcessingGuarantee) -> str:
 def test_a_broker_killed_while_the_pipeline_starts_is_one_line(
     tmp_path: Path, after_s: float
 ) -> None:
-    """Early, Quix is still looking up its changelog topics; later the outage is tracked:
-    either way one line and exit 1 (seen before: a metadata traceback)."""
+    """Early, the topics are still being checked or Quix looks up its changelog topics;
+    later the outage is tracked: either way one line naming the broker, and exit 1 (seen
+    before: a metadata traceback). Which phase 1.5 s hits depends on the machine."""
     log = tmp_path / "fraud.log"
     with embedded_broker("kafka", data_dir=tmp_path / "kafka") as broker:
         settings = StreamwiseSettings(broker=broker.address, data_dir=tmp_path / "data")
@@ -149,4 +150,4 @@ def test_a_broker_killed_while_the_pipeline_starts_is_one_line(
         broker.child.wait(30)
         code = fraud.wait(120)
     line = stopped_in_one_line(code, log)
-    assert f"the broker {settings.broker} " in line, line
+    assert f"broker {settings.broker} " in line, line
