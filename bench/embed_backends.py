@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.kb_dataset import load_faq
-from bench.results import write_section
+from bench.results import per_second_in_batches, write_section
 from bench.training.labeled import training_items
 from models import LowRankAdapter, TokenEmbedder
 from models.backends import EMBED_BACKENDS, EmbedBackend, make_embedder
@@ -46,13 +45,6 @@ from pipelines.knowledge.settings import KnowledgeSettings
 
 BATCH = 32
 QUALITY_POINTS = 1.0
-
-
-def rate(embedder: TokenEmbedder, texts: list[str]) -> float:
-    started = time.perf_counter()
-    for i in range(0, len(texts), BATCH):
-        embedder.embed(texts[i : i + BATCH])
-    return len(texts) / (time.perf_counter() - started)
 
 
 def recalls(embedder: TokenEmbedder, chunks: list[tuple[str, str]],
@@ -121,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.rounds):
             for backend, embedder in plain.items():
                 embedder.embed(feedback_texts[:BATCH])  # warm
-                short[backend].append(rate(embedder, feedback_texts))
-                long[backend].append(rate(embedder, long_chunks))
+                short[backend].append(per_second_in_batches(embedder.embed, feedback_texts, BATCH))
+                long[backend].append(per_second_in_batches(embedder.embed, long_chunks, BATCH))
         quality = {
             b: (*recalls(plain[b], chunks, questions),
                 sentiment_accuracy(tuned[b], dev_texts, dev_gold))

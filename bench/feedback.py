@@ -39,7 +39,7 @@ import torch
 from confluent_kafka import Consumer, Producer
 
 from bench import feedback_quality
-from bench.results import percentile, write_section
+from bench.results import per_second_in_batches, percentile, write_section
 from models import Embedder
 from pipelines.common import backends
 from pipelines.common.clients import client_config, producer_config
@@ -73,20 +73,12 @@ def texts_of(items: list[dict[str, Any]]) -> list[str]:
 
 def batched(analyzer: Analyzer, items: list[dict[str, Any]]) -> float:
     """Items/s of ``analyze_many`` over the texts in batches of ``BATCH``."""
-    texts = texts_of(items)
-    started = time.perf_counter()
-    for i in range(0, len(texts), BATCH):
-        analyzer.analyze_many(texts[i : i + BATCH])
-    return len(texts) / (time.perf_counter() - started)
+    return per_second_in_batches(analyzer.analyze_many, texts_of(items), BATCH)
 
 
 def raw_encode(embedder: Embedder, items: list[dict[str, Any]]) -> float:
     """Texts/s of the plain encoder alone, batched: the limit of one pass per item."""
-    texts = texts_of(items)
-    started = time.perf_counter()
-    for i in range(0, len(texts), BATCH):
-        embedder.embed(texts[i : i + BATCH])
-    return len(texts) / (time.perf_counter() - started)
+    return per_second_in_batches(embedder.embed, texts_of(items), BATCH)
 
 
 def direct(analyzer: Analyzer, items: list[dict[str, Any]]) -> dict[str, float]:

@@ -6,7 +6,8 @@ import os
 import platform
 import re
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,3 +53,12 @@ def write_section(name: str, body: str) -> None:
     )
     text = pattern.sub(section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
     RESULTS.write_text(text)
+
+
+def per_second_in_batches(call: Callable[[list[str]], object], texts: list[str],
+                          batch: int = 32) -> float:  # fmt: skip
+    """Texts per second of ``call`` over ``texts`` in batches of ``batch``."""
+    started = time.perf_counter()
+    for i in range(0, len(texts), batch):
+        call(texts[i : i + batch])
+    return len(texts) / (time.perf_counter() - started)
