@@ -15,6 +15,7 @@ downloaded: the first start builds it (seconds), later starts load it without to
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -201,7 +202,11 @@ def _partial(dest: Path) -> Path:
     return dest.with_name(f"{dest.name}.{os.getpid()}.partial")
 
 
+@functools.cache
 def _session(graph: Path, threads: int | None) -> InferenceSession:
+    """One session per process, graph and thread count: embedders built twice (the
+    analyzer's and the vector sink's) share it, as torch models share their weights.
+    onnxruntime sessions may be run from several threads at once."""
     import onnxruntime  # noqa: PLC0415 - heavy; only when this backend is chosen
 
     options = onnxruntime.SessionOptions()
@@ -215,6 +220,8 @@ def _session(graph: Path, threads: int | None) -> InferenceSession:
 
 
 def _tokenizer(source: str) -> PreTrainedTokenizerBase:
+    """One per embedder, never shared: a call with ``truncation`` reconfigures the Rust
+    tokenizer, and another thread using it meanwhile fails ("Already borrowed")."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoTokenizer  # noqa: PLC0415 - no torch needed for this
 

@@ -77,7 +77,8 @@ class FeedbackSettings(BaseSettings):
     model_threads: int | None = Field(
         default=1,
         ge=1,
-        description="torch threads for the embedding model (None: torch's default). One "
+        description="threads of the embedding models (torch's or onnxruntime's; None: the "
+        "engine's default). One "
         "thread per item beats two on small machines, where OpenMP's spinning workers "
         "compete with librdkafka, the broker and Chroma for the same cores",
     )

@@ -20,11 +20,12 @@ from pipelines.feedback.settings import FeedbackSettings
 
 
 def pipeline_embedder(settings: StreamwiseSettings, feedback: FeedbackSettings) -> TokenEmbedder:
-    """The configured embedding model, run on ``FEEDBACK_MODEL_THREADS`` torch threads.
+    """The configured embedding model, run on ``FEEDBACK_MODEL_THREADS`` threads.
 
     Torch's thread count is process-wide, so this is for a process of its own (the
-    pipeline's, a benchmark's). With a thread count set, the weights load once more than
-    ``backends.embedder``'s copy (the model cache is keyed by model and threads).
+    pipeline's, a benchmark's). With a thread count set, the model loads once more than
+    ``backends.embedder``'s copy (torch weights and onnxruntime sessions are shared per
+    model and thread count).
     """
     if feedback.model_threads is None:
         return backends.embedder(settings)
