@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from models.errors import ModelConfigError, ModelOutputInvalid, ModelUnavailable
+from models.gguf import Requantize, fast_weights
 from models.retry import Retry
 
 if TYPE_CHECKING:
@@ -52,14 +53,22 @@ class ChatModel(Protocol):
         ...
 
 
-def make_chat_model(backend: str, model: str | None, ollama_host: str) -> ChatModel:
+def make_chat_model(
+    backend: str,
+    model: str | None,
+    ollama_host: str,
+    *,
+    cache_dir: Path | None = None,
+    requantize: Requantize = "auto",
+) -> ChatModel:
     """Build the chat model a deployment asked for.
 
     ``model`` is a GGUF path for ``llamacpp`` (``None``: the bundled SmolLM2) and a model
-    name for ``ollama`` (required).
+    name for ``ollama`` (required). ``cache_dir`` keeps a GGUF's Q8_0 copy
+    (``models.gguf``) when ``requantize`` calls for one.
     """
     if backend == "llamacpp":
-        return LlamaCppChat(model)
+        return LlamaCppChat(model, cache_dir=cache_dir, requantize=requantize)
     if backend == "ollama":
         if not model:
             msg = "the ollama backend needs a model name, e.g. 'llama3.2'"
@@ -89,7 +98,7 @@ class _Engine:
     lock: threading.Lock
 
 
-_engines: dict[tuple[str, int, int | None], _Engine] = {}
+_engines: dict[tuple[str, int, int | None, bool], _Engine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -98,8 +107,22 @@ class LlamaCppChat:
 
     Decoding is constrained by a grammar built from the schema, so the answer has the
     schema's shape unless it is cut off at ``max_tokens``. The weights load once per
-    process and ``(path, n_ctx, threads)``; generation on one model is serialised, since
-    a llama.cpp context is not thread-safe.
+    process and ``(path, n_ctx, threads, tuned)``; generation on one model is
+    serialised, since a llama.cpp context is not thread-safe.
+
+    Prompts are most of the cost; three things keep them cheap. llama-cpp-python keeps
+    the KV state of the previous prompt and evaluates only what follows the longest
+    common prefix: a step's fixed system prompt and worked example are evaluated once,
+    not per call (measured: a 700-token prompt whose tail changed in 0.05 s, one whose
+    first token changed in 1.0 s). With ``cache_dir``, a GGUF in a type without batched
+    prompt kernels is loaded as its Q8_0 copy (``models.gguf``). Flash attention is on:
+    17 to 30 % faster prompts here. Those two change float rounding, and the greedy path
+    of a model this small follows rounding, so the words of an answer may differ;
+    ``bench/llm.py`` compares what the answers achieve (statuses, right citations,
+    grounded notes). Decoding asks the grammar only about the token greedy decoding
+    picks (``models.lazy_grammar``): the same tokens, 40 % less time per token.
+    ``tuned=False`` keeps llama-cpp-python's defaults (no flash attention, the grammar
+    asked about every token): the engine before these changes, for ``bench/llm.py``.
 
     ``timeout_s`` runs from the call (waiting for another caller's generation counts) and
     is checked between generated tokens: llama.cpp cannot interrupt the evaluation of the
@@ -117,13 +140,19 @@ class LlamaCppChat:
         max_tokens: int = 256,
         timeout_s: float = 30.0,
         retry: Retry = DEFAULT_RETRY,
+        cache_dir: Path | None = None,
+        requantize: Requantize = "auto",
+        tuned: bool = True,
     ) -> None:
         path = Path(model_path).expanduser() if model_path else default_llm_model_path()
         if not path.is_file():
             msg = f"no GGUF model file at {str(path)!r}"
             raise ModelConfigError(msg)
-        self.model_id = f"llamacpp:{path.stem}"
-        self._engine = _load_engine(str(path.resolve()), n_ctx, threads)
+        path = path.resolve()
+        weights = fast_weights(path, cache_dir, requantize) if cache_dir else path
+        # The weights that run: a Q8_0 copy answers a little differently from its source.
+        self.model_id = f"llamacpp:{path.stem}" + ("" if weights == path else "+q8_0")
+        self._engine = _load_engine(str(weights), n_ctx, threads, tuned)
         self._max_tokens = max_tokens
         self._timeout_s = timeout_s
         self._retry = retry
@@ -171,19 +200,22 @@ class LlamaCppChat:
         return raw
 
 
-def _load_engine(path: str, n_ctx: int, threads: int | None) -> _Engine:
+def _load_engine(path: str, n_ctx: int, threads: int | None, tuned: bool) -> _Engine:
+    key = (path, n_ctx, threads, tuned)
     with _engines_lock:
-        engine = _engines.get((path, n_ctx, threads))
+        engine = _engines.get(key)
         if engine is None:
-            engine = _engines[(path, n_ctx, threads)] = _Engine(
-                llama=_load_llama(path, n_ctx, threads), lock=threading.Lock()
+            engine = _engines[key] = _Engine(
+                llama=_load_llama(path, n_ctx, threads, tuned), lock=threading.Lock()
             )
         return engine
 
 
-def _load_llama(path: str, n_ctx: int, threads: int | None) -> Llama:
+def _load_llama(path: str, n_ctx: int, threads: int | None, tuned: bool) -> Llama:
     try:  # a compiled extension: imported only when a model is actually loaded
         from llama_cpp import Llama  # noqa: PLC0415
+
+        from models.lazy_grammar import LazyGrammarLlama  # noqa: PLC0415
     except ImportError as exc:
         msg = (
             "LlamaCppChat needs llama-cpp-python, built from source without native CPU "
@@ -192,7 +224,10 @@ def _load_llama(path: str, n_ctx: int, threads: int | None) -> Llama:
         raise ImportError(msg) from exc
     logger.info("loading GGUF model %s (n_ctx=%d)", path, n_ctx)
     try:
-        return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+        engine = LazyGrammarLlama if tuned else Llama
+        return engine(
+            model_path=path, n_ctx=n_ctx, n_threads=threads, flash_attn=tuned, verbose=False
+        )
     except ValueError as exc:
         msg = f"cannot load GGUF model {path!r}: {exc}"
         raise ModelConfigError(msg) from exc

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from models.derived import partial_path, stat_digest
 from models.embeddings import TokenVectors, Vectors, load_sentence_transformer, resolve_model
 from models.errors import ModelConfigError
 from models.lora import LowRankAdapter
@@ -167,7 +168,7 @@ def _export(source: str, adapter: LowRankAdapter | None, dest: Path) -> None:
 
     example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in _INPUTS)
     axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
-    partial = _partial(dest)
+    partial = partial_path(dest)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on Python control flow
         torch.onnx.export(
@@ -185,7 +186,7 @@ def _quantize(fp32: Path, dest: Path) -> None:
         msg = "STREAMWISE_EMBED_BACKEND=onnx-int8 needs the onnx package: pip install onnx"
         raise ModelConfigError(msg) from exc
     logger.info("quantizing %s to int8 (once)", fp32.name)
-    partial = _partial(dest)
+    partial = partial_path(dest)
     root, level = logging.getLogger(), logging.getLogger().level
     root.setLevel(logging.ERROR)  # it advises shape pre-processing on the root logger, always
     try:
@@ -193,13 +194,6 @@ def _quantize(fp32: Path, dest: Path) -> None:
     finally:
         root.setLevel(level)
     partial.replace(dest)
-
-
-def _partial(dest: Path) -> Path:
-    """Where a graph is written before it is renamed into place: per process, so two
-    pipelines starting together on one cache each write their own and the rename (atomic)
-    leaves a whole file either way."""
-    return dest.with_name(f"{dest.name}.{os.getpid()}.partial")
 
 
 @functools.cache
@@ -257,11 +251,4 @@ def _max_seq_length(folder: Path) -> int:
 
 
 def _weights_digest(folder: Path) -> str:
-    """Changes when the weights do (size and mtime of the weight files): a stale graph is
-    never reused for another model under the same folder name."""
-    stats = sorted(
-        (path.name, path.stat().st_size, int(path.stat().st_mtime))
-        for path in folder.iterdir()
-        if path.suffix in {".safetensors", ".bin"}
-    )
-    return hashlib.sha256(repr(stats).encode()).hexdigest()
+    return stat_digest([p for p in folder.iterdir() if p.suffix in {".safetensors", ".bin"}])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from models import ChatModel, TokenEmbedder, make_chat_model
 from models.backends import EmbedBackend, make_embedder
+from models.gguf import Requantize
 from pipelines.common.metered import MeteredChatModel, MeteredTokenEmbedder
 from pipelines.common.settings import StreamwiseSettings
 from state.chroma import connect_chroma
@@ -34,12 +35,22 @@ def _embedder(model: str | None, backend: EmbedBackend, onnx_dir: Path) -> Token
 
 def chat_model(settings: StreamwiseSettings) -> ChatModel:
     """The configured chat model: llama.cpp on a local GGUF, or an Ollama server."""
-    return _chat_model(settings.llm_backend, settings.llm_model, settings.ollama_host)
+    return _chat_model(
+        settings.llm_backend,
+        settings.llm_model,
+        settings.ollama_host,
+        settings.gguf_dir,
+        settings.llm_requantize,
+    )
 
 
 @functools.cache
-def _chat_model(backend: str, model: str | None, host: str) -> ChatModel:
-    return MeteredChatModel(make_chat_model(backend, model, host))
+def _chat_model(
+    backend: str, model: str | None, host: str, gguf_dir: Path, requantize: Requantize
+) -> ChatModel:
+    return MeteredChatModel(
+        make_chat_model(backend, model, host, cache_dir=gguf_dir, requantize=requantize)
+    )
 
 
 def chroma_client(settings: StreamwiseSettings) -> ClientAPI:

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.backends import EmbedBackend
+from models.gguf import Requantize
 
 KAFKA_PASSTHROUGH_PREFIX = "STREAMWISE_KAFKA_"
 
@@ -90,12 +91,18 @@ class StreamwiseSettings(BaseSettings):
     )
     llm_backend: Literal["llamacpp", "ollama"] = "llamacpp"
     llm_model: str | None = Field(default=None, description="GGUF path or Ollama model name")
+    llm_requantize: Requantize = Field(
+        default="auto",
+        description="auto: a GGUF under 1 GiB in a type without batched prompt kernels "
+        "(e.g. the bundled Q4_1) runs as its Q8_0 copy, built once under the model cache "
+        "(about 2x faster prompts); off: the file as it is",
+    )
     ollama_host: str = "http://127.0.0.1:11434"
     embed_model: str | None = Field(default=None, description="sentence-transformers name/path")
     model_cache: Path | None = Field(
         default=None,
         description="where models built from the shipped weights are kept (the encoders' "
-        "ONNX graphs); unset: under the data dir",
+        "ONNX graphs, Q8_0 copies of small GGUFs); unset: under the data dir",
     )
     embed_backend: EmbedBackend = Field(
         default="onnx",
@@ -174,6 +181,11 @@ class StreamwiseSettings(BaseSettings):
     def onnx_dir(self) -> Path:
         """ONNX graphs of the encoders, built once (``STREAMWISE_EMBED_BACKEND=onnx*``)."""
         return (self.model_cache or self.data_dir / "models") / "onnx"
+
+    @property
+    def gguf_dir(self) -> Path:
+        """Q8_0 copies of small GGUFs, built once (``STREAMWISE_LLM_REQUANTIZE=auto``)."""
+        return (self.model_cache or self.data_dir / "models") / "gguf"
 
     @property
     def log_dir(self) -> Path:

@@ -24,7 +24,7 @@ from pipelines.common.text.grounding import unsupported_numbers
 from pipelines.common.text.pii import mask_pans
 from pipelines.knowledge.postcheck import check_answer, parse_lenient, quote_for
 from pipelines.knowledge.prompt import build_prompt
-from pipelines.knowledge.replica import KnowledgeReplica, Snapshot
+from pipelines.knowledge.replica import Snapshot, SnapshotSource
 from pipelines.knowledge.retrieval import Scored, hybrid_search
 from pipelines.knowledge.settings import KnowledgeSettings
 
@@ -49,7 +49,7 @@ class Answerer:
 
     def __init__(
         self,
-        replica: KnowledgeReplica,
+        replica: SnapshotSource,
         embedder: Embedder,
         chat: ChatModel,
         knowledge: KnowledgeSettings,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +37,12 @@ class Snapshot:
     passages: tuple[Passage, ...]
     vectors: NDArray[np.float32]
     bm25: Bm25
+
+
+class SnapshotSource(Protocol):
+    """What answering needs of a replica: the live chunks, current as of the call."""
+
+    def refresh(self) -> Snapshot: ...
 
 
 class KnowledgeReplica:

@@ -96,7 +96,7 @@ def test_every_question_gets_exactly_one_answer(answers: dict[str, dict[str, Any
         "refunds-2", "shipping-2", "ryw-future", "ryw-now",
     ])  # fmt: skip
     for answer in answers.values():
-        assert answer["model"] == "llamacpp:SmolLM2-135M-Instruct.Q4_1"
+        assert answer["model"] == "llamacpp:SmolLM2-135M-Instruct.Q4_1+q8_0"
         assert answer["latency_ms"] >= 0
         assert answer["status"] in {"ok", "rejected", "no_context"}
 
