@@ -58,9 +58,11 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def deployment(broker: str, root: Path, name: str) -> StreamwiseSettings:
+    """A fresh deployment (data dir, topics) sharing one model cache with the others, as
+    pipelines on one host do: each would otherwise build the encoders' ONNX graphs."""
     return StreamwiseSettings(
         broker=broker, data_dir=root / name, topic_prefix=f"{name}-{uuid.uuid4().hex[:6]}.",
-        partitions=3,
+        partitions=3, model_cache=root / "models",
     )  # fmt: skip
 
 
