@@ -6,8 +6,9 @@ exactly one answer record: ``ok``, ``no_context`` (nothing relevant retrieved)
 or ``rejected`` with a ``reason`` (the model's output failed the post-check, or
 the index did not reach ``min_versions`` in time). An answer stating a figure that
 neither the question nor the passages it cites state as that kind of figure (a phone
-number's "123" is not "123 days") is replaced by the source sentence that answers the
-question (``ok``, with the ``reason``), or rejected when no sentence plainly does.
+number's "123" is not "123 days"), or a model output that is not the answer object at
+all (it ran on to its token budget), is replaced by the source sentence that answers
+the question (``ok``, with the ``reason``), or rejected when no sentence plainly does.
 Model and Chroma outages are raised, not answered: the pipeline's stage retries them.
 """
 
@@ -105,13 +106,12 @@ class Answerer:
             output = self._chat.complete_json(prompt.system, prompt.user, prompt.schema)
         except ModelOutputInvalid as exc:
             recovered = parse_lenient(exc.raw)
-            if recovered is not None:
-                output = recovered
-            else:
-                return self._reply(
-                    question, snapshot, started, "rejected",
-                    reason=f"model output invalid: {exc.reason}", retrieval_ms=retrieval_ms,
+            if recovered is None:  # e.g. ran on to max_tokens: the passages still answer
+                return self._quote_instead(
+                    question, snapshot, started, hits, query=query,
+                    why=f"model output invalid: {exc.reason}", retrieval_ms=retrieval_ms,
                 )  # fmt: skip
+            output = recovered
         verdict = check_answer(output, len(prompt.passages), prompt.system)
         if not verdict.ok:
             return self._reply(
@@ -123,10 +123,12 @@ class Answerer:
         # Only what it cites vouches for a figure: a passage shown but not cited proves nothing.
         invented = unsupported_numbers(text, [query, *(h.passage.text for h in cited)])
         if invented:
+            why = (
+                f"the model's answer stated {', '.join(invented)}, which its cited passages do not"
+            )
             return self._quote_instead(
-                question, snapshot, started, hits,
-                query=query, invented=invented, retrieval_ms=retrieval_ms,
-            )  # fmt: skip
+                question, snapshot, started, hits, query=query, why=why, retrieval_ms=retrieval_ms
+            )
         return self._reply(
             question, snapshot, started, "ok", text=mask_pans(text), cited=cited,
             retrieval_ms=retrieval_ms,
@@ -140,15 +142,15 @@ class Answerer:
         hits: list[Scored],
         *,
         query: str,
-        invented: list[str],
+        why: str,
         retrieval_ms: float,
     ) -> Answer:
-        """The model stated figures no source gives: quote the passage that answers, or reject.
+        """The model's answer is unusable (``why``): quote the passage that answers, or reject.
 
         A wrong number in a policy answer ("123 days" for a 30-day refund) is worse than
-        no answer; the sentence that plainly answers the question is better than both.
+        no answer, and so is an answer that ran on to its token budget; the sentence that
+        plainly answers the question is better than both.
         """
-        why = f"the model's answer stated {', '.join(invented)}, which its cited passages do not"
         found = quote_for(query, [h.passage.text for h in hits])
         if found is None:
             return self._reply(

@@ -3,14 +3,16 @@
 The real broker, sync, embedder and Chroma; only the chat model is a fake, injecting the
 two faults seen with SmolLM2: an answer that copies a passage's dotted date and version
 (once a ``ValueError`` that dead-lettered every question retrieving that document), and
-an invented "123 days" whose digits stand only in a cited passage's phone number.
+an invented "123 days" whose digits stand only in a cited passage's phone number; and
+an answer that runs on to its token budget (seen with the Q8_0 copy of SmolLM2).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from models import JsonObject
+from models import JsonObject, ModelOutputInvalid
 from pipelines.common import backends
 from pipelines.common.app import make_app
 from pipelines.common.settings import StreamwiseSettings
@@ -44,9 +46,17 @@ class FixedAnswers:
         return {"answer": answer, "sources": list(shown)}
 
 
-def test_dates_versions_ips_and_phones_in_the_documents_are_answered_not_dead_lettered(
-    settings: StreamwiseSettings,
-) -> None:
+class RunsOn:
+    """Fault injection: the model's answer never closes and is cut off at its budget."""
+
+    model_id = "runs-on"
+
+    def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
+        raise ModelOutputInvalid('{"answer": "1.1.1.1.1.1', "answer cut off at max_tokens=256")
+
+
+def answers_of(settings: StreamwiseSettings, model: FixedAnswers | RunsOn) -> dict[str, Any]:
+    """The answers ``model`` gives through the real rag pipeline on the three documents."""
     create_topics(settings)
     produce(settings, "kb-changes", [
         ("fees", change("fees", 1, FEES, title="Card fees")),
@@ -62,15 +72,33 @@ def test_dates_versions_ips_and_phones_in_the_documents_are_answered_not_dead_le
     knowledge, embedder = KnowledgeSettings(), backends.embedder(settings)
     replica = KnowledgeReplica(KnowledgeIndex.open(settings, knowledge), embedder)
     papp = make_app("rag", settings)
-    rag_pipeline.build(papp, Answerer(replica, embedder, FixedAnswers(), knowledge))
+    rag_pipeline.build(papp, Answerer(replica, embedder, model, knowledge))
     papp.app.run(timeout=3)
 
     answers = {r.json()["question_id"]: r.json() for r in read(
         settings, "answers", until=lambda r: len(r) >= 2, timeout_s=60)}  # fmt: skip
     assert read(settings, "rag-dlq", timeout_s=2) == []
+    return answers
+
+
+def test_dates_versions_ips_and_phones_in_the_documents_are_answered_not_dead_lettered(
+    settings: StreamwiseSettings,
+) -> None:
+    answers = answers_of(settings, FixedAnswers())
     fee, refund = answers["fee"], answers["refund"]
     assert (fee["status"], fee["answer"], fee.get("reason")) == ("ok", FEE_ANSWER, None)
     assert refund["status"] == "ok", refund
     assert refund["answer"] == REFUNDS  # the model's "123 days" replaced by the policy
     assert refund["reason"].startswith(QUOTED + "the model's answer stated 123 days")
+    assert [c["doc_id"] for c in refund["citations"]] == ["refunds"]
+
+
+def test_an_answer_cut_off_at_its_budget_is_replaced_by_the_sentence_that_answers(
+    settings: StreamwiseSettings,
+) -> None:
+    refund = answers_of(settings, RunsOn())["refund"]
+
+    assert refund["status"] == "ok", refund
+    assert refund["answer"] == REFUNDS
+    assert refund["reason"] == QUOTED + "model output invalid: answer cut off at max_tokens=256"
     assert [c["doc_id"] for c in refund["citations"]] == ["refunds"]
