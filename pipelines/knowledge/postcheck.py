@@ -27,6 +27,8 @@ from pipelines.knowledge.prompt import CLOSE, OPEN
 
 ECHO_WORDS = 6
 MIN_SHARED_TERMS = 2
+MIN_QUOTE_WORDS = 4
+_SENTENCE_ENDINGS = (".", "!", "?", '."', ".)", "?)")
 
 
 @dataclass(frozen=True)
@@ -72,21 +74,36 @@ def check_answer(output: JsonObject, passage_count: int, system_prompt: str) -> 
 
 
 def quote_for(question: str, passages: Sequence[str]) -> tuple[int, str] | None:
-    """The sentence of ``passages`` sharing the most terms with ``question``, and its passage.
+    """The sentence that answers ``question`` from the best-ranked passage that has one.
 
-    ``None`` unless it shares at least ``MIN_SHARED_TERMS``: a quote must plainly be
-    about the question. On a tie the earlier passage (better ranked) wins.
+    A sentence answers when it shares at least ``MIN_SHARED_TERMS`` terms with the
+    question, a quote must plainly be about it, and reads on its own
+    (``reads_as_answer``). Passages are tried in rank order, since retrieval ranked them
+    and a quote is cited first; within one, the sentence sharing most terms wins (the
+    earlier on a tie). ``None`` when no passage has one.
     """
     asked = _quote_terms(question)
-    best: tuple[int, int, str] | None = None  # shared terms, passage index, sentence
     for index, text in enumerate(passages):
-        for sentence in sentences(text):
-            if sentence.startswith("#"):
-                continue
-            shared = len(asked & _quote_terms(sentence))
-            if shared >= MIN_SHARED_TERMS and (best is None or shared > best[0]):
-                best = (shared, index, sentence)
-    return (best[1], best[2]) if best is not None else None
+        answering = [
+            (len(asked & _quote_terms(sentence)), sentence)
+            for sentence in sentences(text)
+            if reads_as_answer(sentence)
+        ]
+        shared, sentence = max(answering, key=lambda pair: pair[0], default=(0, ""))
+        if shared >= MIN_SHARED_TERMS:
+            return index, sentence  # max keeps the earliest of equals
+    return None
+
+
+def reads_as_answer(sentence: str) -> bool:
+    """Whether ``sentence`` reads as an answer on its own: no heading (a chunk's title
+    line, a ``#`` line), no fragment (it starts like a sentence and ends like one)."""
+    return (
+        not sentence.startswith(("#", "*", "-"))
+        and (sentence[0].isupper() or sentence[0].isdigit())
+        and sentence.endswith(_SENTENCE_ENDINGS)
+        and len(sentence.split()) >= MIN_QUOTE_WORDS
+    )
 
 
 def _quote_terms(text: str) -> set[str]:

@@ -23,6 +23,9 @@ class KnowledgeSettings(BaseSettings):
     candidates: int = Field(default=20, ge=1, description="dense and lexical candidates fused")
     context_chunks: int = Field(default=4, ge=1, le=9, description="passages given to the model")
     context_chars: int = Field(default=3000, ge=200, description="budget of passage text")
+    max_citations: int = Field(
+        default=2, ge=1, le=9, description="most passages an answer cites (those it comes from)"
+    )
     min_relevance: float = Field(
         default=0.3, ge=-1, le=1, description="best cosine below this: status no_context"
     )

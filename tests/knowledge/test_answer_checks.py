@@ -162,3 +162,16 @@ def test_the_terminal_answer_says_what_the_index_version_is() -> None:
         "status: ok · index version 4 (the sum of the document versions applied) · smollm2 · 812 ms"
     )
     assert lines[4] == "  [1] refunds v2 (refunds:0)"
+
+
+def test_the_quote_comes_from_the_best_ranked_passage_and_reads_as_a_sentence() -> None:
+    best_ranked = (
+        "Refund policy — Time limits\n\nrefunds paid by bank transfer\n"
+        "Refunds are paid within 30 days of the return."
+    )
+    lower_ranked = "A refund is paid within 30 days: refunds paid quickly, every refund paid."
+
+    assert quote_for("When is my refund paid?", [best_ranked, lower_ranked]) == (
+        0,
+        "Refunds are paid within 30 days of the return.",  # not the heading, not the fragment
+    )
