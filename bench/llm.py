@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
+from bench.faq_index import FaqIndex
 from bench.kb_dataset import FaqEntry, load_faq
 from bench.results import percentile, write_section
 from models import ChatModel, LlamaCppChat, TokenEmbedder
@@ -47,13 +46,8 @@ from pipelines.fraud.generator import generate
 from pipelines.fraud.notes import NOTE_SCHEMA, alert_facts, grounded_note, system_prompt
 from pipelines.fraud.rules import TravelRule, VelocityRule, score_card
 from pipelines.knowledge.answering import Answerer
-from pipelines.knowledge.chunking import chunk_document
-from pipelines.knowledge.index import Manifest
-from pipelines.knowledge.replica import Snapshot
-from pipelines.knowledge.retrieval import Bm25, Passage
 from pipelines.knowledge.settings import KnowledgeSettings
 from state.cards import CardRecord
-from state.documents import AppliedDocument
 
 
 @dataclass
@@ -67,37 +61,6 @@ class Timings:
         p50, p95 = statistics.median(self.seconds), percentile(self.seconds, 0.95)
         counts = " | ".join(str(self.outcomes[name]) for name in outcome_names)
         return f"| {label} | {1000 * p50:.0f} | {1000 * p95:.0f} | {counts} |"
-
-
-class FixedIndex:
-    """The FAQ's chunks as the rag pipeline's replica would hold them, built in memory."""
-
-    def __init__(self, faq: list[FaqEntry], embedder: TokenEmbedder) -> None:
-        knowledge = KnowledgeSettings()
-        chunks = [
-            chunk
-            for entry in faq
-            for chunk in chunk_document(
-                entry.doc_id, entry.title, entry.answer, embedder.count_tokens,
-                max_tokens=knowledge.chunk_tokens, overlap_tokens=knowledge.overlap_tokens,
-            )
-        ]  # fmt: skip
-        titles = {entry.doc_id: entry.title for entry in faq}
-        passages = tuple(Passage(c.chunk_id, c.doc_id, titles[c.doc_id], c.text) for c in chunks)
-        documents = {
-            e.doc_id: AppliedDocument(
-                1, False, e.title, tuple(p.chunk_id for p in passages if p.doc_id == e.doc_id)
-            )
-            for e in faq
-        }
-        vectors = np.asarray(embedder.embed([p.text for p in passages]), dtype=np.float32)
-        self._snapshot = Snapshot(
-            Manifest(documents), dict.fromkeys(documents, 1), passages, vectors,
-            Bm25([p.text for p in passages]),
-        )  # fmt: skip
-
-    def refresh(self) -> Snapshot:
-        return self._snapshot
 
 
 def raised_alerts(count: int) -> list[FraudAlert]:
@@ -115,7 +78,7 @@ def raised_alerts(count: int) -> list[FraudAlert]:
     return alerts[:count]
 
 
-def time_answers(engines: dict[str, ChatModel], index: FixedIndex, embedder: TokenEmbedder,
+def time_answers(engines: dict[str, ChatModel], index: FaqIndex, embedder: TokenEmbedder,
                  questions: list[FaqEntry]) -> dict[str, Timings]:  # fmt: skip
     answerers = {name: Answerer(index, embedder, chat, KnowledgeSettings())
                  for name, chat in engines.items()}  # fmt: skip
@@ -154,7 +117,7 @@ def run(questions: int, alerts: int) -> str:
             "now: Q8_0 copy, flash attention, lazy grammar": backends.chat_model(settings),
         }
         faq = load_faq()
-        answers = time_answers(engines, FixedIndex(faq, embedder), embedder,
+        answers = time_answers(engines, FaqIndex(faq, embedder), embedder,
                                faq[10 : 10 + questions])  # fmt: skip
         notes = time_notes(engines, raised_alerts(alerts))
     (before, now), (note_before, note_now) = answers.values(), notes.values()
