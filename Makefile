@@ -14,7 +14,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 # Debian packages that tests (headless Chromium for the dashboard, docker-compose to
 # validate the compose file) and benchmarks (the Debian FAQ as a retrieval set) need.
 TEST_DEBS := chromium docker-compose
-BENCH_DEBS := debian-faq
+BENCH_DEBS := debian-faq r-doc-info
 
 .PHONY: demo test lint format bench venv clean test-debs bench-debs \
 	e2e e2e-debs docker-engine base-images wheelhouse image kafka-image ollama-image images \

@@ -1,6 +1,6 @@
 """bench/answers: are answers worth trusting? Citations, statuses and no_context on FAQ sets.
 
-For each FAQ set (the Debian FAQ, ``bench/kb_dataset.py``; more as they are added), the
+For each FAQ set (the Debian FAQ, ``bench/kb_dataset.py``; the R FAQ, ``bench/kb_second.py``), the
 entries are indexed in memory as the rag pipeline indexes them (``bench/faq_index.py``)
 and the questions asked of the pipeline's own ``Answerer`` on the bundled model:
 
@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench.faq_index import FaqIndex
 from bench.kb_dataset import FaqEntry, load_faq
+from bench.kb_second import load_r_faq
 from bench.results import percentile, write_section
 from models import ChatModel, JsonObject
 from pipelines.common import backends
@@ -40,7 +41,10 @@ from pipelines.knowledge.answering import Answerer
 from pipelines.knowledge.retrieval import Scored, ranked_documents
 from pipelines.knowledge.settings import KnowledgeSettings
 
-FAQ_SETS: dict[str, Callable[[], list[FaqEntry]]] = {"Debian FAQ 11.1": load_faq}
+FAQ_SETS: dict[str, Callable[[], list[FaqEntry]]] = {
+    "Debian FAQ 11.1": load_faq,
+    "R FAQ 2022-09-08": load_r_faq,
+}
 OFF_TOPIC = [
     "What is the boiling point of tungsten in kelvin?",
     "Who painted the Mona Lisa?",
@@ -121,7 +125,7 @@ def measure(faq: list[FaqEntry], questions: int, chat: RecordingChat,
         scores.citations.append(len(cited))
         scores.first_right += cited[:1] == [entry.doc_id]
         scores.any_right += entry.doc_id in cited
-        named = (chat.last or {}).get("sources") or []
+        named = chat.last.get("sources") or [] if chat.last is not None else []
         shown = hits[entry.doc_id][: knowledge.context_chunks]
         first_named = shown[int(named[0]) - 1].passage.doc_id if named else None
         scores.model_first_right += first_named == entry.doc_id
