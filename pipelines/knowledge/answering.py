@@ -9,8 +9,9 @@ neither the question nor the passages it cites state as that kind of figure (a p
 number's "123" is not "123 days"), or a model output that is not the answer object at
 all (it ran on to its token budget), is replaced by the source sentence that answers
 the question (``ok``, with the ``reason``), or rejected when no sentence plainly does.
-An answer cites the passages its content comes from (``citations``), not the ones the
-model named; one that no passage supports is quoted instead in the same way.
+An answer cites the passages the model named, in its order, at most
+``KNOWLEDGE_MAX_CITATIONS``: the words of a 135M model's answer proved a worse guide to
+its source than its own pick (the README has the figures).
 Model and Chroma outages are raised, not answered: the pipeline's stage retries them.
 """
 
@@ -25,7 +26,6 @@ from models import ChatModel, Embedder, ModelOutputInvalid
 from pipelines.common.events import Answer, Citation, Question
 from pipelines.common.text.grounding import unsupported_numbers
 from pipelines.common.text.pii import mask_pans
-from pipelines.knowledge.citations import supporting_passages
 from pipelines.knowledge.postcheck import check_answer, parse_lenient, quote_for
 from pipelines.knowledge.prompt import build_prompt
 from pipelines.knowledge.replica import Snapshot, SnapshotSource
@@ -122,17 +122,7 @@ class Answerer:
                 reason=verdict.reason, retrieval_ms=retrieval_ms,
             )  # fmt: skip
         text = str(output["answer"])
-        shown = hits[: len(prompt.passages)]
-        supporting = supporting_passages(
-            text, query, [h.passage.text for h in shown],
-            limit=self._knowledge.max_citations, hinted={n - 1 for n in verdict.sources},
-        )  # fmt: skip
-        if not supporting:
-            why = "no retrieved passage holds what the model's answer says"
-            return self._quote_instead(
-                question, snapshot, started, hits, query=query, why=why, retrieval_ms=retrieval_ms
-            )
-        cited = tuple(shown[i] for i in supporting)
+        cited = tuple(hits[n - 1] for n in verdict.sources[: self._knowledge.max_citations])
         # Only what it cites vouches for a figure: a passage shown but not cited proves nothing.
         invented = unsupported_numbers(text, [query, *(h.passage.text for h in cited)])
         if invented:

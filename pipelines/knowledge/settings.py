@@ -24,7 +24,10 @@ class KnowledgeSettings(BaseSettings):
     context_chunks: int = Field(default=4, ge=1, le=9, description="passages given to the model")
     context_chars: int = Field(default=3000, ge=200, description="budget of passage text")
     max_citations: int = Field(
-        default=2, ge=1, le=9, description="most passages an answer cites (those it comes from)"
+        default=2,
+        ge=1,
+        le=9,
+        description="most passages an answer cites (the first the model named)",
     )
     min_relevance: float = Field(
         default=0.3, ge=-1, le=1, description="best cosine below this: status no_context"

@@ -87,6 +87,7 @@ def test_dates_versions_ips_and_phones_in_the_documents_are_answered_not_dead_le
     answers = answers_of(settings, FixedAnswers())
     fee, refund = answers["fee"], answers["refund"]
     assert (fee["status"], fee["answer"], fee.get("reason")) == ("ok", FEE_ANSWER, None)
+    assert 1 <= len(fee["citations"]) <= KnowledgeSettings().max_citations  # named: every one
     assert refund["status"] == "ok", refund
     assert refund["answer"] == REFUNDS  # the model's "123 days" replaced by the policy
     assert refund["reason"].startswith(QUOTED + "the model's answer stated 123 days")
