@@ -21,6 +21,13 @@ class BrokerUnreachable(RuntimeError):
     """The configured broker did not answer in time."""
 
 
+# librdkafka's codes for a request no broker answered (as opposed to one it refused).
+_NO_ANSWER = frozenset(
+    {KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN,
+     KafkaError.REQUEST_TIMED_OUT}
+)  # fmt: skip
+
+
 class TopicsUnusable(RuntimeError):
     """Topics exist, or cannot be created, in a shape a pipeline cannot work with."""
 
@@ -72,10 +79,13 @@ def ensure_topics(
         try:
             future.result()
         except KafkaException as exc:
-            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent start won
-                raise TopicsUnusable(
-                    _creation_refused(name, exc.args[0], replication_factor)
-                ) from exc
+            error: KafkaError = exc.args[0]
+            if error.code() in _NO_ANSWER:  # the broker went away mid-request: an outage
+                address = client_config.get("bootstrap.servers")
+                msg = f"broker {address} did not answer while creating {name} ({error.str()})"
+                raise BrokerUnreachable(msg) from exc
+            if error.name() != "TOPIC_ALREADY_EXISTS":  # a concurrent start won
+                raise TopicsUnusable(_creation_refused(name, error, replication_factor)) from exc
     created = [topic.topic for topic in missing]
     _wait_for_leaders(admin, created, timeout_s)
     logger.info("created topics: %s", ", ".join(created))

@@ -138,9 +138,11 @@ def _isolation(guarantee: ProcessingGuarantee) -> str:
 def test_a_broker_killed_while_the_pipeline_starts_is_one_line(
     tmp_path: Path, after_s: float
 ) -> None:
-    """Early, the topics are still being checked or Quix looks up its changelog topics;
-    later the outage is tracked: either way one line naming the broker, and exit 1 (seen
-    before: a metadata traceback). Which phase 1.5 s hits depends on the machine."""
+    """Early, the topics are still being checked or created, or Quix looks up its
+    changelog topics; later the outage is tracked: either way one line naming the broker,
+    and exit 1 (seen before: a metadata traceback; and, mid-creation, "the broker refused
+    to create transactions: ... Broker transport failure"). Which phase 1.5 s hits depends
+    on the machine."""
     log = tmp_path / "fraud.log"
     with embedded_broker("kafka", data_dir=tmp_path / "kafka") as broker:
         settings = StreamwiseSettings(broker=broker.address, data_dir=tmp_path / "data")
