@@ -7,9 +7,7 @@ and the questions asked of the pipeline's own ``Answerer`` on the bundled model:
 * retrieval: hybrid recall@1/@5 over every question (a document ranks by its best chunk);
 * answers to the first ``--questions`` questions: statuses, first-citation accuracy (the
   first citation is the entry the question came from), cited-source recall (any citation
-  is), citations per answer, p50/p95 latency; next to them, from the same answers, how
-  often the model's own first ``sources`` entry was right: what the citations were
-  before they followed the evidence (``pipelines/knowledge/citations.py``);
+  is), citations per answer, p50/p95 latency;
 * off-topic questions nobody documented (``OFF_TOPIC``): the share answered
   ``no_context``, and the best passage's cosine for on- and off-topic questions, which
   is what ``KNOWLEDGE_MIN_RELEVANCE`` is compared with.
@@ -33,7 +31,7 @@ from bench.faq_index import FaqIndex
 from bench.kb_dataset import FaqEntry, load_faq
 from bench.kb_second import load_r_faq
 from bench.results import percentile, write_section
-from models import ChatModel, JsonObject
+from models import ChatModel
 from pipelines.common import backends
 from pipelines.common.events import Answer, Question
 from pipelines.common.settings import StreamwiseSettings
@@ -69,19 +67,6 @@ OFF_TOPIC = [
 ]
 
 
-class RecordingChat:
-    """The real chat model, keeping what it last answered (to read its own sources)."""
-
-    def __init__(self, inner: ChatModel) -> None:
-        self._inner, self.model_id = inner, inner.model_id
-        self.last: JsonObject | None = None
-
-    def complete_json(self, system: str, user: str, schema: JsonObject) -> JsonObject:
-        self.last = None
-        self.last = self._inner.complete_json(system, user, schema)
-        return self.last
-
-
 @dataclass
 class Scores:
     """What one FAQ set got."""
@@ -91,7 +76,6 @@ class Scores:
     statuses: Counter[str] = field(default_factory=Counter)
     first_right: int = 0
     any_right: int = 0
-    model_first_right: int = 0
     citations: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     off_topic_no_context: int = 0
@@ -105,7 +89,7 @@ def ask(answerer: Answerer, text: str) -> tuple[Answer, float]:
     return answer, time.perf_counter() - started
 
 
-def measure(faq: list[FaqEntry], questions: int, chat: RecordingChat,
+def measure(faq: list[FaqEntry], questions: int, chat: ChatModel,
             settings: StreamwiseSettings) -> Scores:  # fmt: skip
     embedder, knowledge = backends.embedder(settings), KnowledgeSettings()
     index = FaqIndex(faq, embedder)
@@ -117,7 +101,6 @@ def measure(faq: list[FaqEntry], questions: int, chat: RecordingChat,
     scores.recall5 = sum(doc in r[:5] for doc, r in ranked.items()) / len(faq)
     scores.on_best = [best_cosine(found, knowledge) for found in hits.values()]
     for entry in faq[:questions]:
-        chat.last = None  # a no_context answer asks no model
         answer, seconds = ask(answerer, entry.question)
         scores.seconds.append(seconds)
         scores.statuses[answer.status] += 1
@@ -125,10 +108,6 @@ def measure(faq: list[FaqEntry], questions: int, chat: RecordingChat,
         scores.citations.append(len(cited))
         scores.first_right += cited[:1] == [entry.doc_id]
         scores.any_right += entry.doc_id in cited
-        named = chat.last.get("sources") or [] if chat.last is not None else []
-        shown = hits[entry.doc_id][: knowledge.context_chunks]
-        first_named = shown[int(named[0]) - 1].passage.doc_id if named else None
-        scores.model_first_right += first_named == entry.doc_id
     for text in OFF_TOPIC:
         answer, _ = ask(answerer, text)
         scores.off_topic_no_context += answer.status == "no_context"
@@ -156,8 +135,6 @@ def report(name: str, faq: list[FaqEntry], questions: int, s: Scores) -> list[st
         ("first citation right", f"**{s.first_right / n:.2f}** ({s.first_right}/{n})"),
         ("cited-source recall (any citation right)",
          f"**{s.any_right / n:.2f}** ({s.any_right}/{n})"),
-        ("the model's own first source right (what was cited before citations followed "
-         "the evidence)", f"{s.model_first_right / n:.2f} ({s.model_first_right}/{n})"),
         ("citations per answer", f"{statistics.mean(s.citations):.2f}"),
         ("statuses", ", ".join(f"{k}: {v}" for k, v in sorted(s.statuses.items()))),
         ("off-topic questions answered `no_context`",
@@ -182,7 +159,7 @@ def run(questions: int) -> str:
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as data_dir:
         settings = StreamwiseSettings(data_dir=Path(data_dir))
-        chat = RecordingChat(backends.chat_model(settings))
+        chat = backends.chat_model(settings)
         for name, load in FAQ_SETS.items():
             faq = load()
             lines += report(name, faq, questions, measure(faq, questions, chat, settings))
