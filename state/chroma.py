@@ -10,9 +10,12 @@ it was opened. What is stored, and how, is ``state/vectors.py``'s job.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +61,8 @@ def connect_chroma(
     if host is None:
         path = data_dir / "chroma"
         logger.info("chroma: embedded, data in %s", path)
-        return chromadb.PersistentClient(path=path, settings=_client_settings())
+        with _opening(path):
+            return chromadb.PersistentClient(path=path, settings=_client_settings())
 
     hostname, port = parse_chroma_host(host)
     _check_heartbeat(hostname, port, timeout_s)
@@ -66,6 +70,25 @@ def connect_chroma(
     _bound_request_time(client, timeout_s)
     logger.info("chroma: server at %s:%d", hostname, port)
     return client
+
+
+@contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """Held by one process at a time while it opens the embedded store at ``path``.
+
+    Chroma creates its SQLite tables when a store is first opened, and two processes
+    opening a new store together (``run knowledge`` and ``run rag`` started at once) both
+    try: the second died with "table collections already exists" (seen in CI). An
+    exclusive ``flock`` on a file beside the store serialises the opening; afterwards
+    each open takes one uncontended lock.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f"{path.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def reopen(collection: VectorCollection) -> VectorCollection:
@@ -109,7 +132,7 @@ def _private_client(path: str) -> ClientAPI:
     from chromadb.api.shared_system_client import SharedSystemClient
 
     systems = SharedSystemClient._identifier_to_system
-    with _REOPENING:
+    with _REOPENING, _opening(Path(path)):
         shared = systems.pop(path, None)
         try:
             return chromadb.PersistentClient(path=path, settings=_client_settings())

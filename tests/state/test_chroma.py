@@ -45,6 +45,47 @@ def write_in_another_process(data_dir: Path, name: str, records: list[VectorReco
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+OPENER = """
+import sys, time
+from pathlib import Path
+import chromadb  # imported first: the race is in opening, not in importing
+from state.chroma import connect_chroma
+data_dir, ready = Path(sys.argv[1]), Path(sys.argv[2])
+ready.touch()
+while not (data_dir.parent / "go").exists():
+    time.sleep(0.001)
+connect_chroma(data_dir).list_collections()
+"""
+
+
+OPENERS = 6
+
+
+def test_processes_opening_a_new_embedded_store_at_once_all_open_it(tmp_path: Path) -> None:
+    """``run knowledge`` and ``run rag`` started together on a fresh data dir: the second
+    died with "table collections already exists" (seen in CI). Six at once, released
+    together once each has imported chromadb, make the race likely."""
+    data_dir = tmp_path / "data"
+    ready = [tmp_path / f"ready{n}" for n in range(OPENERS)]
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(data_dir), str(flag)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for flag in ready
+    ]
+    deadline = time.monotonic() + 120
+    while not all(flag.exists() for flag in ready):
+        assert time.monotonic() < deadline, "the openers never got ready"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    for opener in openers:
+        _, stderr = opener.communicate(timeout=120)
+        assert opener.returncode == 0, stderr[-2000:]
+
+
 # --- reopening ----------------------------------------------------------------------------
 
 
