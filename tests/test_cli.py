@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from pipelines import cli
 from pipelines.common.clients import client_config
 from pipelines.common.settings import StreamwiseSettings
 from tests.kafkaio import read
@@ -57,6 +59,37 @@ def test_an_unreachable_broker_is_one_line_not_a_traceback() -> None:
         "streamwise topics: error: broker 127.0.0.1:9 did not answer within 10s "
         "(Failed to get metadata: Local: Broker transport failure)"
     ]
+
+
+def test_a_bug_is_one_line_with_its_traceback_kept_in_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fault injection: a verb whose handler fails in a way nobody foresaw."""
+
+    def broken_parser() -> argparse.ArgumentParser:
+        def crash(_args: argparse.Namespace) -> int:
+            raise RuntimeError("table collections already exists")
+
+        parser = argparse.ArgumentParser(prog="streamwise")
+        parser.add_argument("verb", choices=["run"])
+        parser.set_defaults(handler=crash)
+        return parser
+
+    monkeypatch.setenv("STREAMWISE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(cli, "build_parser", broken_parser)
+
+    code = cli.main(["run"])
+
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert line.startswith(
+        "streamwise run: internal error: RuntimeError: table collections already exists "
+        "(a bug: the traceback is in "
+    )
+    [crash_log] = (tmp_path / "logs").glob("crash-run-*.log")
+    assert str(crash_log) in line
+    assert "Traceback" in crash_log.read_text()
+    assert "raise RuntimeError" in crash_log.read_text()
 
 
 def test_a_bad_setting_is_named() -> None:

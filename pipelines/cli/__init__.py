@@ -4,13 +4,17 @@
 is the entry point (the console script ``pipelines.cli:main``, and ``python -m
 pipelines.cli``): every verb takes its settings from flags or the environment, and
 expected failures (no broker, bad input, missing Java) become a one-line reason on
-stderr and a non-zero exit: tracebacks are for bugs.
+stderr and a non-zero exit. So does a bug, saying so, with its traceback written to a
+file under the log dir rather than onto the terminal.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+import traceback
+from pathlib import Path
 
 from confluent_kafka import KafkaException
 from quixstreams.models.topics.exceptions import (
@@ -84,13 +88,32 @@ def main(argv: list[str] | None = None) -> int:
     except KafkaException as exc:  # raised by a Kafka client outside a pipeline's loop
         lost = lost_broker(exc, settings)
         if lost is None:
-            raise
+            return _report_bug(args.verb, exc, settings.log_dir)
         print(f"streamwise {args.verb}: error: {lost}", file=sys.stderr)
         return EXIT_FAILURE
     except QUIX_TOPIC_ERRORS as exc:
         print(f"streamwise {args.verb}: error: {exc} ({QUIX_TOPIC_HINT})", file=sys.stderr)
         return EXIT_FAILURE
+    except Exception as exc:  # a bug: one line here, the traceback in a file
+        return _report_bug(args.verb, exc, settings.log_dir)
     return code
+
+
+def _report_bug(verb: str, exc: BaseException, log_dir: Path) -> int:
+    """One line on stderr for a failure nobody foresaw, its traceback kept in a file.
+
+    A user reading a terminal gets what broke and where the details are; whoever fixes
+    it gets the whole traceback, which a one-line message would otherwise throw away.
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    crash = log_dir / f"crash-{verb}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    crash.write_text("".join(traceback.format_exception(exc)))
+    print(
+        f"streamwise {verb}: internal error: {type(exc).__name__}: {exc} "
+        f"(a bug: the traceback is in {crash}; please report it)",
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE
 
 
 def _silence_stdout() -> None:
