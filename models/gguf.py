@@ -30,7 +30,6 @@ from models.errors import ModelConfigError
 logger = logging.getLogger(__name__)
 
 Requantize = Literal["auto", "off"]
-REQUANTIZE_MODES: tuple[Requantize, ...] = ("auto", "off")
 AUTO_MAX_BYTES = 1 << 30
 
 _build_lock = threading.Lock()
