@@ -12,7 +12,7 @@ import pytest
 from models import LowRankAdapter, ModelConfigError, SentenceTransformerEmbedder
 from models.backends import make_embedder
 from models.embeddings import default_embed_model_path
-from models.onnx_encoder import OnnxEmbedder
+from models.onnx_encoder import OnnxEmbedder, padded_batches
 from pipelines.feedback.analyzers.sentiment_head import ADAPTER_PATH
 from tests.models.test_embeddings import TEXTS
 
@@ -77,3 +77,21 @@ def test_a_model_that_does_not_mean_pool_is_refused_with_the_fix(tmp_path: Path)
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
     with pytest.raises(ModelConfigError, match="STREAMWISE_EMBED_BACKEND=torch"):
         OnnxEmbedder(str(folder), cache_dir=tmp_path / "cache", int8=False)
+
+
+def test_encoder_calls_pad_little_and_stay_within_their_budget() -> None:
+    lengths = [5, 200, 17, 180, 199, 3, 60]
+    batches = padded_batches(lengths, max_rows=3, max_tokens=400)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert [lengths[i] for batch in batches for i in batch] == sorted(lengths, reverse=True)
+    for batch in batches:
+        assert len(batch) <= 3
+        assert len(batch) == 1 or len(batch) * lengths[batch[0]] <= 400
+    assert padded_batches([900], max_rows=32, max_tokens=400) == [[0]]  # alone, never dropped
+
+
+def test_the_batching_budget_changes_no_vector(cache: Path) -> None:
+    texts = [*TEXTS, " ".join(TEXTS) * 3]
+    one_call = OnnxEmbedder(cache_dir=cache, int8=False, batch_tokens=10**9).embed(texts)
+    many = OnnxEmbedder(cache_dir=cache, int8=False, batch_size=2, batch_tokens=64).embed(texts)
+    assert cosines(one_call, many).min() > 0.99999
