@@ -92,6 +92,7 @@ class StreamwiseApplication(DroppingCheckpoints):
         metrics: PipelineMetrics,
         shutdown_grace_s: float,
         on_consumer_error: ConsumerErrorCallback | None = None,
+        commit_when_caught_up: bool = False,
         **kwargs: Any,
     ) -> None:
         self._handle_consumer_error = on_consumer_error or default_on_consumer_error
@@ -100,6 +101,8 @@ class StreamwiseApplication(DroppingCheckpoints):
         self._shutdown_grace_s = shutdown_grace_s
         self._composed: dict[str, Any] | None = None
         self._timed: dict[str, Any] = {}
+        self._handled = 0  # messages handed to the dataflow so far
+        self._commit_when_caught_up = commit_when_caught_up
         self._event_topics: dict[str, EventDeserializer] = {}
         self.stopped_by: Exception | None = None
         """Why the loop was stopped from inside (a changed cluster): raised after ``run``."""
@@ -185,9 +188,35 @@ class StreamwiseApplication(DroppingCheckpoints):
         if dataframe_composed is not self._composed:  # composed once per run: wrap it once
             self._composed = dataframe_composed
             self._timed = {
-                topic: self.metrics.timed(fn) for topic, fn in dataframe_composed.items()
+                topic: self._counted(self.metrics.timed(fn))
+                for topic, fn in dataframe_composed.items()
             }
+        handled = self._handled
         super()._process_message(self._timed)  # type: ignore[no-untyped-call]
+        if self._commit_when_caught_up and self._handled == handled:
+            self._commit_caught_up()
+
+    def _counted(self, step: Callable[..., None]) -> Callable[..., None]:
+        def run(*args: Any) -> None:
+            self._handled += 1
+            step(*args)
+
+        return run
+
+    def _commit_caught_up(self) -> None:
+        """The poll found nothing to handle: commit what the checkpoint holds now.
+
+        Quix commits once ``commit_interval`` has passed since the last commit, so work a
+        sink does at the checkpoint (the knowledge sync's encoding) starts at a random
+        point after a burst arrives, a burst is split wherever the interval ends, and the
+        rest of it waits a whole interval more. Measured on the knowledge sync of 243
+        chunks, that idle time was a sixth of the sync. Committing as soon as the
+        consumer has caught up starts the work when the burst is in; the interval still
+        bounds a stream that never pauses. Private Quix 3.28 API: the processing context.
+        """
+        context = self._processing_context
+        if not context.checkpoint.empty():
+            context.commit_checkpoint(force=True)
 
     def _on_sigterm(self, *args: Any) -> None:
         self.metrics.stopping()
@@ -333,9 +362,14 @@ def make_app(
     *,
     consumer_group: str | None = None,
     commit_interval_s: float = 1.0,
+    commit_when_caught_up: bool = False,
     on_message_processed: Callable[[str, int, int], None] | None = None,
 ) -> PipelineApp:
-    """Build the application of ``pipeline``; creates missing topics (fails fast if unreachable)."""
+    """Build the application of ``pipeline``; creates missing topics (fails fast if unreachable).
+
+    ``commit_when_caught_up`` commits whenever a poll finds nothing new, besides every
+    ``commit_interval_s``: for pipelines whose sink does its work at the checkpoint.
+    """
     clients = client_config(settings)
     connection = {k: v for k, v in clients.items() if k != "logger"}
     create_registry_topics(settings, pipeline_topics(pipeline))
@@ -379,6 +413,7 @@ def make_app(
         broker_availability_timeout=budget_s,
         metrics=metrics,
         shutdown_grace_s=settings.shutdown_grace_s,
+        commit_when_caught_up=commit_when_caught_up,
     )
     return PipelineApp(pipeline, app, settings, dead_letters, outage)
 

@@ -93,6 +93,8 @@ def build(
 def main(settings: StreamwiseSettings) -> None:
     """``streamwise run knowledge``."""
     knowledge = load_settings(KnowledgeSettings)
-    papp = make_app("knowledge", settings, commit_interval_s=COMMIT_INTERVAL_S)
+    papp = make_app(
+        "knowledge", settings, commit_interval_s=COMMIT_INTERVAL_S, commit_when_caught_up=True
+    )
     build(papp, knowledge)
     papp.run()

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Callable
 
+from confluent_kafka import KafkaException
+
+from pipelines.common.app import make_app
 from pipelines.common.clients import pipeline_group
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.knowledge import sync_pipeline
 from pipelines.knowledge.chunking import hash_of
 from pipelines.knowledge.index import KnowledgeIndex
-from tests.kafkaio import produce
+from pipelines.knowledge.settings import KnowledgeSettings
+from tests.kafkaio import lag, produce
 from tests.knowledge.conftest import change, run_sync
+from tests.processes import create_topics
 
 REFUNDS_V1 = (
     "# Time limits\n\nRefunds are paid within 30 days of the return reaching our warehouse.\n\n"
@@ -70,3 +79,37 @@ def test_updates_deletes_late_versions_and_replays(
     assert (replay.applied, replay.embedded) == (0, 0)
     assert snapshot(index) == second
     assert index.manifest().documents == manifest
+
+
+def test_a_burst_is_committed_once_consumed_not_after_the_commit_interval(
+    settings: StreamwiseSettings, open_index: Callable[[StreamwiseSettings], KnowledgeIndex]
+) -> None:
+    """The sync commits as soon as its consumer caught up: a burst is in Chroma and its
+    offsets committed while a 3-minute commit interval is far from over."""
+    create_topics(settings)
+    produce(settings, "kb-changes", [
+        (f"doc-{n}", change(f"doc-{n}", 1, f"Document {n} says shipping takes {n} days."))
+        for n in range(5)
+    ])  # fmt: skip
+    papp = make_app("knowledge", settings, commit_interval_s=180, commit_when_caught_up=True)
+    sink = sync_pipeline.build(papp, KnowledgeSettings())
+    caught_up = threading.Event()
+
+    def stop_once_committed() -> None:
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline and not caught_up.is_set():
+                with contextlib.suppress(KafkaException):  # the new group's coordinator loads
+                    if sum(lag(settings, "knowledge", "kb-changes").values()) == 0:
+                        caught_up.set()
+                time.sleep(0.2)
+        finally:
+            papp.app.stop()
+
+    watcher = threading.Thread(target=stop_once_committed, daemon=True)
+    watcher.start()
+    papp.app.run()
+    watcher.join()
+    assert caught_up.is_set(), "offsets were not committed before the commit interval"
+    assert sink.applied == 5
+    assert len(open_index(settings).manifest().documents) == 5
