@@ -310,7 +310,8 @@ def run(questions: int) -> str:  # noqa: PLR0915 - one benchmark story, top to b
         f"{'cited the new version' if fresh_cited else 'did NOT cite the new version'} "
         f"(status `{fresh.status}`).",
         "",
-        f"### Answer latency ({n} Debian FAQ questions, one at a time, SmolLM2-135M Q4_1)",
+        f"### Answer latency ({n} Debian FAQ questions, one at a time, SmolLM2-135M, "
+        f"`STREAMWISE_LLM_REQUANTIZE={settings.llm_requantize}`)",
         "",
         "| | p50 ms | p95 ms |",
         "|---|---:|---:|",

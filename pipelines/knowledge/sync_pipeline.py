@@ -31,9 +31,9 @@ from pipelines.knowledge.sync import SyncPlan, plan_change
 from state.documents import DocumentState
 
 COMMIT_INTERVAL_S = 0.25
-"""Checkpoints (and so sink flushes) this often: a burst of changes is consumed in
-milliseconds and then waits for the checkpoint, so a short interval means fresher
-answers and a busier model, while a burst still lands in one batched ``encode``."""
+"""The longest a change waits for its checkpoint (and so for the sink) while changes
+keep coming; the sync also commits whenever its consumer has caught up, so a burst
+lands in one batched ``encode`` as soon as it is in (``commit_when_caught_up``)."""
 
 
 class Planner:
