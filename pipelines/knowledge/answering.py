@@ -9,9 +9,9 @@ neither the question nor the passages it cites state as that kind of figure (a p
 number's "123" is not "123 days"), or a model output that is not the answer object at
 all (it ran on to its token budget), is replaced by the source sentence that answers
 the question (``ok``, with the ``reason``), or rejected when no sentence plainly does.
-An answer cites the passages the model named, in its order, at most
-``KNOWLEDGE_MAX_CITATIONS``: the words of a 135M model's answer proved a worse guide to
-its source than its own pick (the README has the figures).
+An answer cites the passages its content comes from, by evidence and not by the model's
+own pick, at most ``KNOWLEDGE_MAX_CITATIONS`` (``citations``); an answer no passage shown
+supports is quoted from the sources instead, or rejected.
 Model and Chroma outages are raised, not answered: the pipeline's stage retries them.
 """
 
@@ -22,10 +22,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from models import ChatModel, Embedder, ModelOutputInvalid
 from pipelines.common.events import Answer, Citation, Question
 from pipelines.common.text.grounding import unsupported_numbers
 from pipelines.common.text.pii import mask_pans
+from pipelines.knowledge.citations import cite
 from pipelines.knowledge.postcheck import check_answer, parse_lenient, quote_for
 from pipelines.knowledge.prompt import build_prompt
 from pipelines.knowledge.replica import Snapshot, SnapshotSource
@@ -122,7 +125,18 @@ class Answerer:
                 reason=verdict.reason, retrieval_ms=retrieval_ms,
             )  # fmt: skip
         text = str(output["answer"])
-        cited = tuple(hits[n - 1] for n in verdict.sources[: self._knowledge.max_citations])
+        [answer_vector] = self._embedder.embed([text])
+        cited = tuple(hits[i] for i in cite(
+            np.asarray(answer_vector, dtype=np.float32),
+            snapshot.vectors[[h.row for h in hits]],
+            [h.dense for h in hits],
+            most=self._knowledge.max_citations,
+        ))  # fmt: skip
+        if not cited:
+            why = "no passage shown supports the model's answer"
+            return self._quote_instead(
+                question, snapshot, started, hits, query=query, why=why, retrieval_ms=retrieval_ms
+            )
         # Only what it cites vouches for a figure: a passage shown but not cited proves nothing.
         invented = unsupported_numbers(text, [query, *(h.passage.text for h in cited)])
         if invented:

@@ -35,7 +35,6 @@ _SENTENCE_ENDINGS = (".", "!", "?", '."', ".)", "?)")
 class Verdict:
     ok: bool
     reason: str | None
-    sources: tuple[int, ...] = ()  # 1-based passage numbers, deduplicated, in cited order
 
 
 def echoes(answer: str, hidden: str, n: int = ECHO_WORDS) -> bool:
@@ -70,7 +69,7 @@ def check_answer(output: JsonObject, passage_count: int, system_prompt: str) -> 
         return Verdict(False, "answer contains prompt block markers")
     if echoes(answer, system_prompt):
         return Verdict(False, "answer echoes the instructions")
-    return Verdict(True, None, tuple(dict.fromkeys(sources)))
+    return Verdict(True, None)
 
 
 def quote_for(question: str, passages: Sequence[str]) -> tuple[int, str] | None:

@@ -27,7 +27,7 @@ class KnowledgeSettings(BaseSettings):
         default=2,
         ge=1,
         le=9,
-        description="most passages an answer cites (the first the model named)",
+        description="most passages an answer cites (those its content comes from)",
     )
     min_relevance: float = Field(
         default=0.3, ge=-1, le=1, description="best cosine below this: status no_context"
