@@ -73,8 +73,8 @@ DENSE_WEIGHT = 2.0
 question, its entry's rank): recall@1/@2/@5 went from 0.60/0.75/0.87 to 0.61/0.78/0.90
 on the Debian FAQ and from 0.71/0.77/0.89 to 0.75/0.81/0.95 on the R FAQ, where equal
 weights let BM25's hits on common words ("R", "package") push answers down (dense alone:
-0.80/0.88/0.93 there, 0.59/0.74/0.86 on Debian). Tried too: weights 3, k=60 with weight
-2 or 3, and a convex mix of cosine and normalised BM25: none better at recall@1 on both."""
+0.80/0.88/0.93 there, 0.59/0.74/0.86 on Debian). Tried too: k=60 with a dense weight of
+2 or 3, and convex mixes of cosine and normalised BM25: none better at recall@1 on both."""
 
 
 def _ranks(scores: NDArray[np.float64], limit: int) -> list[int]:
