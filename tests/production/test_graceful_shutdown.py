@@ -11,8 +11,8 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from pipelines.common.app import EXIT_GRACE_EXCEEDED
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.streamwise_app import EXIT_GRACE_EXCEEDED
 from pipelines.fraud.generator import generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 from tests.fraud.transactions import LONDON, feed, txn
