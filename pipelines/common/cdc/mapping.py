@@ -1,0 +1,94 @@
+"""Database rows as contract events (pure): which column holds which field, and JSON columns.
+
+A user's tables need not be named as our fields: ``columns`` maps a contract field to
+the column that holds it, and a field left out is read from the column of its own name.
+Only mapped fields are taken from the row, so a table's other columns (names, e-mail
+addresses) never travel into the pipelines. PostgreSQL ``json``/``jsonb`` columns arrive
+from Debezium as strings (its ``io.debezium.data.Json``) and are parsed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from pipelines.common.cdc.debezium import RowChange
+from pipelines.common.serialization import PoisonMessage
+
+CUSTOMER_FIELDS = ("card_id", "customer_id", "home_country", "travel_notices", "risk_tier")
+KB_FIELDS = ("doc_id", "version", "title", "text", "source", "url")
+
+
+def customer_profile(
+    change: RowChange, columns: Mapping[str, str]
+) -> tuple[str, dict[str, Any] | None]:
+    """``(card_id, profile)`` for a customer row's change; a deleted row gives ``None``."""
+    fields = _fields(change.row, CUSTOMER_FIELDS, columns)
+    card_id = fields.get("card_id")
+    if card_id is None or card_id == "":
+        column = columns.get("card_id", "card_id")
+        msg = f"the row has no {column!r} column value (the card_id): {_columns(change)}"
+        raise PoisonMessage(msg)
+    if change.op == "delete":
+        return str(card_id), None
+    notices = fields.get("travel_notices")
+    if isinstance(notices, str):
+        fields["travel_notices"] = _json_column(
+            notices, columns.get("travel_notices", "travel_notices")
+        )
+    elif notices is None:
+        fields.pop("travel_notices", None)
+    if fields.get("risk_tier") is None:
+        fields.pop("risk_tier", None)
+    return str(card_id), fields
+
+
+def kb_change(change: RowChange, columns: Mapping[str, str], record_ts_ms: int) -> dict[str, Any]:
+    """A ``kb-changes`` event for a document row's change.
+
+    ``ts`` is when the database committed the change, or the record's own timestamp
+    (``record_ts_ms``) when the flattened form left the commit time out.
+
+    ``version`` is the row's version column when the table has one, else the change's
+    place in the database's log (PostgreSQL's LSN), which increases with every commit:
+    either way a later change of a document carries a higher version.
+    """
+    fields = _fields(change.row, KB_FIELDS, columns)
+    doc_id = fields.get("doc_id")
+    if doc_id is None or doc_id == "":
+        column = columns.get("doc_id", "doc_id")
+        msg = f"the row has no {column!r} column value (the doc_id): {_columns(change)}"
+        raise PoisonMessage(msg)
+    version = fields.get("version", change.position)
+    if version is None:
+        msg = "no version: the row has no version column and the change no log position (lsn)"
+        raise PoisonMessage(msg)
+    ts_ms = change.ts_ms if change.ts_ms is not None else record_ts_ms
+    ts = datetime.fromtimestamp(ts_ms / 1000, UTC)
+    event: dict[str, Any] = {"doc_id": str(doc_id), "version": version, "ts": ts}
+    if change.op == "delete":
+        return {**event, "op": "delete"}
+    content = {k: v for k, v in fields.items() if k not in event and v is not None}
+    return {**event, "op": "upsert", **content}
+
+
+def _fields(
+    row: Mapping[str, Any], names: tuple[str, ...], columns: Mapping[str, str]
+) -> dict[str, Any]:
+    """The contract fields ``names`` read from ``row`` through the column mapping."""
+    return {name: row[columns.get(name, name)] for name in names if columns.get(name, name) in row}
+
+
+def _json_column(text: str, column: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        msg = f"column {column!r} is not valid JSON: {exc}; got {text[:60]!r}"
+        raise PoisonMessage(msg) from exc
+
+
+def _columns(change: RowChange) -> str:
+    return "columns " + ", ".join(sorted(change.row)) if change.row else "no columns"
