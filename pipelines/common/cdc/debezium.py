@@ -56,7 +56,7 @@ def decode_key(raw: bytes | None) -> dict[str, Any]:
     """The record key Debezium writes: the primary key as a JSON object, schema or not."""
     if raw is None:
         return {}
-    key = _unwrap(_json(raw, "key"))
+    key = _unwrap(parse_json(raw, "the record key"))
     if not isinstance(key, dict):
         msg = f"a Debezium key is a JSON object of the primary key columns, got {raw[:60]!r}"
         raise PoisonMessage(msg)
@@ -70,7 +70,7 @@ def decode_change(value: bytes | None, key: bytes | None) -> RowChange:
         if not row_key:
             raise PoisonMessage("a tombstone without a key: no row to delete")
         return RowChange("delete", row_key, dict(row_key), None, None)
-    payload = _unwrap(_json(value, "value"))
+    payload = _unwrap(parse_json(value, "the record value"))
     if not isinstance(payload, dict):
         msg = f"a Debezium value is a JSON object, got {value[:60]!r}"
         raise PoisonMessage(msg)
@@ -79,11 +79,12 @@ def decode_change(value: bytes | None, key: bytes | None) -> RowChange:
     return _from_flattened(payload, row_key)
 
 
-def _json(raw: bytes, part: str) -> Any:
+def parse_json(raw: bytes | str, what: str) -> Any:
+    """``raw`` parsed, or ``PoisonMessage`` saying that ``what`` is not valid JSON."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        msg = f"the record {part} is not valid JSON: {exc}; first bytes {raw[:60]!r}"
+        msg = f"{what} is not valid JSON: {exc}; it begins {raw[:60]!r}"
         raise PoisonMessage(msg) from exc
 
 

@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from pipelines.common.cdc.debezium import RowChange
+from pipelines.common.cdc.debezium import RowChange, parse_json
 from pipelines.common.serialization import PoisonMessage
 
 CUSTOMER_FIELDS = ("card_id", "customer_id", "home_country", "travel_notices", "risk_tier")
@@ -27,23 +25,18 @@ def customer_profile(
 ) -> tuple[str, dict[str, Any] | None]:
     """``(card_id, profile)`` for a customer row's change; a deleted row gives ``None``."""
     fields = _fields(change.row, CUSTOMER_FIELDS, columns)
-    card_id = fields.get("card_id")
-    if card_id is None or card_id == "":
-        column = columns.get("card_id", "card_id")
-        msg = f"the row has no {column!r} column value (the card_id): {_columns(change)}"
-        raise PoisonMessage(msg)
+    card_id = _identity(fields, "card_id", columns, change)
     if change.op == "delete":
-        return str(card_id), None
+        return card_id, None
     notices = fields.get("travel_notices")
     if isinstance(notices, str):
-        fields["travel_notices"] = _json_column(
-            notices, columns.get("travel_notices", "travel_notices")
-        )
+        column = columns.get("travel_notices", "travel_notices")
+        fields["travel_notices"] = parse_json(notices, f"column {column!r}")
     elif notices is None:
         fields.pop("travel_notices", None)
     if fields.get("risk_tier") is None:
         fields.pop("risk_tier", None)
-    return str(card_id), fields
+    return card_id, fields
 
 
 def kb_change(change: RowChange, columns: Mapping[str, str], record_ts_ms: int) -> dict[str, Any]:
@@ -57,18 +50,14 @@ def kb_change(change: RowChange, columns: Mapping[str, str], record_ts_ms: int) 
     either way a later change of a document carries a higher version.
     """
     fields = _fields(change.row, KB_FIELDS, columns)
-    doc_id = fields.get("doc_id")
-    if doc_id is None or doc_id == "":
-        column = columns.get("doc_id", "doc_id")
-        msg = f"the row has no {column!r} column value (the doc_id): {_columns(change)}"
-        raise PoisonMessage(msg)
+    doc_id = _identity(fields, "doc_id", columns, change)
     version = fields.get("version", change.position)
     if version is None:
         msg = "no version: the row has no version column and the change no log position (lsn)"
         raise PoisonMessage(msg)
     ts_ms = change.ts_ms if change.ts_ms is not None else record_ts_ms
     ts = datetime.fromtimestamp(ts_ms / 1000, UTC)
-    event: dict[str, Any] = {"doc_id": str(doc_id), "version": version, "ts": ts}
+    event: dict[str, Any] = {"doc_id": doc_id, "version": version, "ts": ts}
     if change.op == "delete":
         return {**event, "op": "delete"}
     content = {k: v for k, v in fields.items() if k not in event and v is not None}
@@ -82,13 +71,12 @@ def _fields(
     return {name: row[columns.get(name, name)] for name in names if columns.get(name, name) in row}
 
 
-def _json_column(text: str, column: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        msg = f"column {column!r} is not valid JSON: {exc}; got {text[:60]!r}"
-        raise PoisonMessage(msg) from exc
-
-
-def _columns(change: RowChange) -> str:
-    return "columns " + ", ".join(sorted(change.row)) if change.row else "no columns"
+def _identity(fields: Mapping[str, Any], name: str, columns: Mapping[str, str],
+              change: RowChange) -> str:  # fmt: skip
+    """The row's id field ``name`` (the event's key), or ``PoisonMessage`` naming the column."""
+    value = fields.get(name)
+    if value is None or value == "":
+        column, present = columns.get(name, name), ", ".join(sorted(change.row)) or "none"
+        msg = f"the row has no value in column {column!r} (the {name}); columns: {present}"
+        raise PoisonMessage(msg)
+    return str(value)
