@@ -7,6 +7,7 @@ Connect and Debezium lives with the pipelines.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -132,3 +133,25 @@ def test_a_key_that_is_not_an_object_and_a_bad_jsonb_column_are_poison() -> None
     bad = decode_change(orjson.dumps({**ROW, "travel_notices": "[{"}), None)
     with pytest.raises(PoisonMessage, match="column 'travel_notices' is not valid JSON"):
         customer_profile(bad, {})
+
+
+CAPTURED = Path(__file__).parent / "fixtures" / "debezium_pg_customers.json"
+"""What Debezium 3.6.1.Final's PostgreSQL connector wrote (Kafka Connect 4.1.1, JsonConverter
+defaults, pgoutput) for a snapshot of one row with a JSONB notice column, an update of
+the notices, a delete and its tombstone: keys and values byte for byte."""
+
+
+def test_what_the_real_connector_wrote_decodes_to_profile_then_its_removal() -> None:
+    records = orjson.loads(CAPTURED.read_bytes())
+    changes = [
+        decode_change(r["value"].encode() if r["value"] else None, r["key"].encode())
+        for r in records
+    ]
+    profiles = [customer_profile(change, {}) for change in changes]
+    assert [change.op for change in changes] == ["upsert", "upsert", "delete", "delete"]
+    first, updated = (Customer.model_validate(p) for _, p in profiles[:2] if p is not None)
+    assert [n.country for n in first.travel_notices] == ["FR"]
+    assert updated.travel_notices == []
+    assert profiles[2:] == [("card-1", None), ("card-1", None)]
+    positions = [change.position for change in changes[:3]]
+    assert positions == sorted(positions)
