@@ -14,14 +14,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.devenv.broker.errors import BrokerError
 from pipelines.devenv.broker.security import SecureListener
+from pipelines.devenv.maven import resolve_jars
 
 logger = logging.getLogger(__name__)
 
@@ -92,48 +91,14 @@ REQUIRED_JARS = (f"kafka_{SCALA_VERSION}-{KAFKA_VERSION}.jar", f"kafka-tools-{KA
 """The broker and its command-line tools (``kafka-acls``): a cache without one is resolved again."""
 
 
-def _complete(jars: Path) -> bool:
-    return (jars / ".complete").exists() and all((jars / jar).exists() for jar in REQUIRED_JARS)
-
-
 def kafka_jars(cache: Path | None = None) -> Path:
     """The folder of Kafka's runtime jars, resolved through Maven on first use."""
-    target = (cache or cache_root()) / f"kafka-{SCALA_VERSION}-{KAFKA_VERSION}" / "jars"
-    if _complete(target):
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        msg = (
-            "Maven ('mvn') is needed once to fetch the Kafka jars; install it or use --engine tansu"
-        )
-        raise BrokerError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    print(
-        f"streamwise: resolving Apache Kafka {KAFKA_VERSION} from Maven Central (first use)...",
-        file=sys.stderr,
-        flush=True,
-    )
-    with tempfile.TemporaryDirectory(dir=target.parent) as work:
-        pom = Path(work) / "pom.xml"
-        pom.write_text(_POM.format(scala=SCALA_VERSION, kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
-        staged = Path(work) / "jars"
-        result = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-             f"-DoutputDirectory={staged}", "-DincludeScope=runtime"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
-            msg = f"could not resolve the Kafka jars with Maven: {' | '.join(tail)}"
-            raise BrokerError(msg)
-        (staged / ".complete").touch()
-        shutil.rmtree(target, ignore_errors=True)  # a cache from before a jar was added
-        try:
-            staged.rename(target)
-        except OSError:
-            if not _complete(target):  # not a concurrent resolve that won
-                raise
-    return target
+    return resolve_jars(
+        _POM.format(scala=SCALA_VERSION, kafka=KAFKA_VERSION, log4j=LOG4J_VERSION),
+        (cache or cache_root()) / f"kafka-{SCALA_VERSION}-{KAFKA_VERSION}" / "jars",
+        required=REQUIRED_JARS, what=f"Apache Kafka {KAFKA_VERSION}", error=BrokerError,
+        without_maven="install it or use --engine tansu",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
