@@ -22,7 +22,13 @@ from typing import Any
 import httpx
 
 from pipelines.devenv.broker import free_port, process
-from pipelines.devenv.broker.kafka import KAFKA_VERSION, LOG4J_VERSION, cache_root, java_executable
+from pipelines.devenv.broker.kafka import (
+    KAFKA_VERSION,
+    LOG4J_VERSION,
+    cache_root,
+    java_executable,
+    log4j2_properties,
+)
 from pipelines.devenv.maven import resolve_jars
 
 DEBEZIUM_VERSION = "3.6.1.Final"
@@ -57,18 +63,6 @@ _PLUGIN_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 """
 """The Kafka and logging APIs are the runtime's: a second copy in the plugin would be
 loaded by the plugin's class loader and clash with the runtime's own classes."""
-
-_LOG4J2 = """status = warn
-appender.file.type = File
-appender.file.name = file
-appender.file.fileName = {log}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.file.ref = file
-logger.connect.name = org.apache.kafka.connect.runtime.Worker
-logger.connect.level = INFO
-"""
 
 
 class ConnectError(RuntimeError):
@@ -147,7 +141,9 @@ def running_connect(
     run = uuid.uuid4().hex[:8]
     port, log_path = free_port(), folder / "connect.log"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "log4j2.properties").write_text(_LOG4J2.format(log=log_path))
+    (folder / "log4j2.properties").write_text(
+        log4j2_properties(log_path, "org.apache.kafka.connect.runtime.Worker")
+    )
     worker = folder / "worker.properties"
     worker.write_text("\n".join([
         f"bootstrap.servers={bootstrap}",

@@ -57,9 +57,15 @@ appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = WARN
 rootLogger.appenderRef.file.ref = file
-logger.kafka.name = kafka.server.KafkaRaftServer
-logger.kafka.level = INFO
+logger.info.name = {info_logger}
+logger.info.level = INFO
 """
+
+
+def log4j2_properties(log: Path, info_logger: str) -> str:
+    """A quiet log4j2 config for a Java child: warnings to ``log``, and ``info_logger``'s
+    INFO lines (the one that says it started)."""
+    return _LOG4J2.format(log=log, info_logger=info_logger)
 
 
 def cache_root() -> Path:
@@ -161,7 +167,9 @@ class KafkaNode:
             settings.update(self.security.server_properties(self.port, self.controller_port))
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         (self.home / "log4j2.properties").write_text(
-            _LOG4J2.format(log=(self.log_dir or self.home) / "kafka-server.log")
+            log4j2_properties(
+                (self.log_dir or self.home) / "kafka-server.log", "kafka.server.KafkaRaftServer"
+            )
         )
 
     def format_command(self, java: str, jars: Path) -> list[str]:
