@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from pipelines.common.cdc.debezium import decode_change, decode_key
-from pipelines.common.cdc.mapping import customer_profile, kb_change
+from pipelines.common.cdc.mapping import UNAVAILABLE, customer_profile, kb_change
 from pipelines.common.events import Customer, KbChange
 from pipelines.common.serialization import PoisonMessage
 
@@ -155,3 +155,12 @@ def test_what_the_real_connector_wrote_decodes_to_profile_then_its_removal() -> 
     assert profiles[2:] == [("card-1", None), ("card-1", None)]
     positions = [change.position for change in changes[:3]]
     assert positions == sorted(positions)
+
+
+def test_a_large_column_debezium_could_not_read_is_poison_naming_the_fix() -> None:
+    # what the real connector sent for a title-only update of a document whose 3,000-word
+    # body PostgreSQL keeps TOASTed (REPLICA IDENTITY DEFAULT)
+    row = {"doc_id": "refunds", "title": "Refunds and returns", "text": UNAVAILABLE}
+    change = decode_change(orjson.dumps(envelope("u", None, row)), None)
+    with pytest.raises(PoisonMessage, match="REPLICA IDENTITY FULL"):
+        kb_change(change, {}, 0)

@@ -16,6 +16,11 @@ from typing import Any
 from pipelines.common.cdc.debezium import RowChange, parse_json
 from pipelines.common.serialization import PoisonMessage
 
+UNAVAILABLE = "__debezium_unavailable_value"
+"""What Debezium writes for a large (TOASTed) column an UPDATE left unchanged, when the
+table's REPLICA IDENTITY is not FULL: PostgreSQL does not log the old value. Seen from the
+real connector: a title-only update of a document sends this as its text."""
+
 CUSTOMER_FIELDS = ("card_id", "customer_id", "home_country", "travel_notices", "risk_tier")
 KB_FIELDS = ("doc_id", "version", "title", "text", "source", "url")
 
@@ -67,8 +72,24 @@ def kb_change(change: RowChange, columns: Mapping[str, str], record_ts_ms: int) 
 def _fields(
     row: Mapping[str, Any], names: tuple[str, ...], columns: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The contract fields ``names`` read from ``row`` through the column mapping."""
-    return {name: row[columns.get(name, name)] for name in names if columns.get(name, name) in row}
+    """The contract fields ``names`` read from ``row`` through the column mapping.
+
+    A column Debezium could not read (``UNAVAILABLE``) is poison: taken as the value, it
+    would replace a document's text with the placeholder.
+    """
+    fields = {
+        name: row[columns.get(name, name)] for name in names if columns.get(name, name) in row
+    }
+    if missing := [
+        columns.get(name, name) for name, value in fields.items() if value == UNAVAILABLE
+    ]:
+        msg = (
+            f"Debezium could not read column(s) {', '.join(missing)} (an UPDATE left a large "
+            "value unchanged, and PostgreSQL logs only changed TOASTed values): run "
+            "ALTER TABLE ... REPLICA IDENTITY FULL on the table so every change carries them"
+        )
+        raise PoisonMessage(msg)
+    return fields
 
 
 def _identity(fields: Mapping[str, Any], name: str, columns: Mapping[str, str],
