@@ -29,7 +29,7 @@ def customer_profile(
     change: RowChange, columns: Mapping[str, str]
 ) -> tuple[str, dict[str, Any] | None]:
     """``(card_id, profile)`` for a customer row's change; a deleted row gives ``None``."""
-    fields = _fields(change.row, CUSTOMER_FIELDS, columns)
+    fields = _fields(change, CUSTOMER_FIELDS, columns)
     card_id = _identity(fields, "card_id", columns, change)
     if change.op == "delete":
         return card_id, None
@@ -54,7 +54,7 @@ def kb_change(change: RowChange, columns: Mapping[str, str], record_ts_ms: int) 
     place in the database's log (PostgreSQL's LSN), which increases with every commit:
     either way a later change of a document carries a higher version.
     """
-    fields = _fields(change.row, KB_FIELDS, columns)
+    fields = _fields(change, KB_FIELDS, columns)
     doc_id = _identity(fields, "doc_id", columns, change)
     version = fields.get("version", change.position)
     if version is None:
@@ -70,19 +70,20 @@ def kb_change(change: RowChange, columns: Mapping[str, str], record_ts_ms: int) 
 
 
 def _fields(
-    row: Mapping[str, Any], names: tuple[str, ...], columns: Mapping[str, str]
+    change: RowChange, names: tuple[str, ...], columns: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The contract fields ``names`` read from ``row`` through the column mapping.
+    """The contract fields ``names`` read from the changed row through the column mapping.
 
-    A column Debezium could not read (``UNAVAILABLE``) is poison: taken as the value, it
-    would replace a document's text with the placeholder.
+    In an upsert, a column Debezium could not read (``UNAVAILABLE``) is poison: taken as
+    the value, it would replace a document's text with the placeholder. A delete needs
+    only the row's id.
     """
+    row = change.row
     fields = {
         name: row[columns.get(name, name)] for name in names if columns.get(name, name) in row
     }
-    if missing := [
-        columns.get(name, name) for name, value in fields.items() if value == UNAVAILABLE
-    ]:
+    missing = [columns.get(name, name) for name, value in fields.items() if value == UNAVAILABLE]
+    if missing and change.op == "upsert":
         msg = (
             f"Debezium could not read column(s) {', '.join(missing)} (an UPDATE left a large "
             "value unchanged, and PostgreSQL logs only changed TOASTed values): run "
