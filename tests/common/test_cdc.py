@@ -109,6 +109,7 @@ def test_a_document_row_becomes_a_kb_change_versioned_by_its_log_position() -> N
         (orjson.dumps(envelope("u", None, None)), "after (in an update): the row is missing"),
         (orjson.dumps(envelope("x", None, ROW)), "unknown Debezium op 'x'"),
         (orjson.dumps(envelope("t", None, None)), "TRUNCATE"),
+        (orjson.dumps(envelope(["c"], None, ROW)), "op: expected one of c, u, d, r as a string"),  # type: ignore[arg-type]
         (orjson.dumps({**envelope("c", None, ROW), "source": {"lsn": "24023128"}}), "source.lsn"),
         (orjson.dumps(envelope("c", None, [1, 2])), "expected the row as a JSON object"),
         (b"{not json", "not valid JSON"),
@@ -117,6 +118,7 @@ def test_a_document_row_becomes_a_kb_change_versioned_by_its_log_position() -> N
         "update-without-after",
         "unknown-op",
         "truncate",
+        "op-not-a-string",
         "lsn-as-string",
         "row-not-object",
         "bad-json",

@@ -107,6 +107,9 @@ def _from_envelope(payload: dict[str, Any], row_key: dict[str, Any]) -> RowChang
         payload.get("ts_ms"), "ts_ms"
     )
     position = _int_or_none(source.get("lsn"), "source.lsn")
+    if not isinstance(op, str):
+        msg = f"op: expected one of c, u, d, r as a string, got {op!r:.40}"
+        raise PoisonMessage(msg)
     if op in _NOT_ROW_CHANGES:
         raise PoisonMessage(_NOT_ROW_CHANGES[op])
     if op == "d":
