@@ -62,9 +62,7 @@ class Postgres:
 
 def pg_bin() -> Path:
     """The newest installed server's ``bin`` folder (``postgresql-15`` on bookworm)."""
-    versions = sorted(
-        (p for p in _PG_ROOT.glob("*/bin/initdb")), key=lambda p: int(p.parts[-3])
-    ) if _PG_ROOT.exists() else []  # fmt: skip
+    versions = sorted(_PG_ROOT.glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     if not versions:
         msg = "PostgreSQL is not installed (Debian: apt-get install postgresql; `make test-debs`)"
         raise PostgresError(msg)
