@@ -36,6 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipelines.common import http
+from pipelines.common.callbacks import contained
 from pipelines.common.outage import STATS_INTERVAL_MS, WAITING_OUT, BrokerOutage
 
 logger = logging.getLogger(__name__)
@@ -192,7 +193,10 @@ class PipelineMetrics:
 
     def client_stats_config(self) -> dict[str, Any]:
         """librdkafka settings that feed consumer lag and messages out into these metrics."""
-        return {"statistics.interval.ms": STATS_INTERVAL_MS, "stats_cb": self.on_client_stats}
+        return {
+            "statistics.interval.ms": STATS_INTERVAL_MS,
+            "stats_cb": contained(self.on_client_stats),
+        }
 
     def on_client_stats(self, stats_json: str) -> None:
         """librdkafka's statistics (served from poll, on the main loop: also a heartbeat)."""

@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError
 
+from pipelines.common.callbacks import contained
 from pipelines.common.clients import cluster_id
 from pipelines.common.settings import OUTAGE_BUDGET_S, StreamwiseSettings
 
@@ -150,7 +151,10 @@ class BrokerOutage(logging.Filter):
 
     def stats_config(self) -> dict[str, Any]:
         """librdkafka settings of a client this tracker learns from (and nothing else does)."""
-        return {"statistics.interval.ms": STATS_INTERVAL_MS, "stats_cb": self.on_stats_json}
+        return {
+            "statistics.interval.ms": STATS_INTERVAL_MS,
+            "stats_cb": contained(self.on_stats_json),
+        }
 
     def on_stats_json(self, stats_json: str) -> None:
         """librdkafka's ``stats_cb``, for clients that feed nothing else from it."""
