@@ -162,9 +162,9 @@ class BrokerOutage(logging.Filter):
 
     def on_stats(self, stats: dict[str, Any]) -> None:
         """One client's statistics: is it cut off from every broker it knows?"""
-        brokers = [b for b in stats.get("brokers", {}).values() if _tried(b)]
+        brokers = [b for b in stats.get("brokers", {}).values() if b.get("nodeid", -1) != -1]
         if not brokers:
-            return  # still bootstrapping, or no connection tried yet: nothing known lost
+            return  # still bootstrapping: nothing known to be lost
         name, taken_us = str(stats.get("name", "")), int(stats.get("ts", 0))
         connected = any(b.get("state") == "UP" for b in brokers)
         stalled = connected and not any(map(_answers, brokers))
@@ -220,16 +220,6 @@ class BrokerOutage(logging.Filter):
         changed = self.changed_cluster()
         if changed is not None:
             self._on_cluster_changed(changed)
-
-
-def _tried(broker: dict[str, Any]) -> bool:
-    """A broker of the cluster (not a bootstrap entry) this client has tried to connect to.
-
-    librdkafka connects sparsely: a fresh client, or one that has produced nothing yet,
-    knows a broker from the metadata and leaves it in ``INIT`` until it needs it. That is
-    no lost connection (seen: a producer created as the broker came back reported its
-    broker ``INIT`` and began a second outage line)."""
-    return broker.get("nodeid", -1) != -1 and broker.get("state") != "INIT"
 
 
 def _heard_from(broker: dict[str, Any]) -> bool:

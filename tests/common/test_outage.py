@@ -149,17 +149,6 @@ def test_a_client_still_bootstrapping_is_not_an_outage() -> None:
     assert not outage.ongoing
 
 
-def test_a_fresh_client_not_yet_connected_is_not_an_outage() -> None:
-    """librdkafka leaves a broker it has not needed yet in ``INIT`` (a producer that has
-    sent nothing): no connection was lost, so no second outage line right after one."""
-    outage = outage_with(["c1"], [], Clock())
-    outage.on_stats({**stats("consumer", "UP"), "ts": 10})
-    outage.on_stats({**stats("fresh-producer", "INIT"), "ts": 20})
-    assert not outage.ongoing
-    outage.on_stats({**stats("fresh-producer", "INIT", "DOWN"), "ts": 30})
-    assert outage.ongoing, "a broker it did try and lost still counts"
-
-
 def test_a_broker_back_as_another_cluster_stops_the_pipeline() -> None:
     changed: list[ClusterChanged] = []
     outage = outage_with(["c1", "c2"], changed, Clock())
