@@ -5,9 +5,8 @@ serves them. When one raises and another runs before that call returns, the bind
 Quix 3.28 pins (confluent-kafka-python < 2.13) loses the first exception: the call ends
 in ``SystemError: <method 'consume' ...> returned NULL without setting an exception``
 (confluent-kafka-python #729, #865) and the reason is gone. Seen once here, on a fraud
-pipeline restarted after a SIGKILL under exactly-once. So the reason is logged where it
-happens: a rebalance callback's error still stops the pipeline (Quix's own handling
-relies on it), an observer's (statistics for metrics and outages) never does.
+pipeline restarted after a SIGKILL under exactly-once. An observer (statistics for
+metrics and outages) therefore never raises: its error is logged where it happens.
 """
 
 from __future__ import annotations
@@ -21,20 +20,6 @@ logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def reported(callback: Callable[P, R]) -> Callable[P, R]:
-    """``callback``, its exception logged with the traceback before it propagates."""
-
-    @functools.wraps(callback)
-    def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return callback(*args, **kwargs)
-        except Exception:
-            logger.exception("%s failed inside the Kafka client", callback.__name__)
-            raise
-
-    return call
 
 
 def contained(callback: Callable[P, None]) -> Callable[P, None]:

@@ -21,8 +21,6 @@ from confluent_kafka import KafkaError, KafkaException
 from quixstreams import Application
 from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 
-from pipelines.common.callbacks import reported
-
 logger = logging.getLogger(__name__)
 
 COMMIT_LOST = frozenset({
@@ -46,8 +44,6 @@ class DroppingCheckpoints(Application):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("_on_assign", "_on_revoke", "_on_lost"):  # called inside consume
-            setattr(self, name, reported(getattr(self, name)))
         self._commit = self._processing_context.commit_checkpoint
         self._processing_context.commit_checkpoint = self._commit_or_drop  # type: ignore[method-assign]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.common.callbacks import contained, reported
+from pipelines.common.callbacks import contained
 
 
 def broken_stats(stats_json: str) -> None:
@@ -19,17 +19,3 @@ def test_an_observer_that_fails_is_logged_with_its_traceback_and_does_not_raise(
     assert "broken_stats failed inside the Kafka client; ignored" in record.getMessage()
     assert record.exc_info is not None
     assert record.exc_info[0] is KeyError
-
-
-def test_a_rebalance_callback_that_fails_is_logged_then_still_raises(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with pytest.raises(KeyError):
-        reported(broken_stats)("{}")
-    [record] = caplog.records
-    assert "broken_stats failed inside the Kafka client" in record.getMessage()
-    assert record.exc_info is not None
-
-
-def test_a_callback_that_succeeds_returns_its_result() -> None:
-    assert reported(lambda x: x * 2)(21) == 42
