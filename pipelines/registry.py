@@ -48,6 +48,11 @@ PIPELINES: dict[str, PipelineEntry] = {
         "answer questions from the latest knowledge, with citations: questions -> answers",
         "pipelines.knowledge.settings:KnowledgeSettings",
     ),
+    "cdc": PipelineEntry(
+        "pipelines.cdc.cdc_pipeline",
+        "Debezium's row changes as contract events: connector topics -> customers, kb-changes",
+        "pipelines.cdc.settings:CdcSettings",
+    ),
 }
 
 

@@ -37,6 +37,7 @@ PIPELINE_ACCESS: dict[str, Access] = {
     ),
     "knowledge": Access(reads=("kb-changes",)),
     "rag": Access(reads=("questions", "customers"), writes=("answers",)),
+    "cdc": Access(reads=(), writes=("customers", "kb-changes")),
 }
 """Every pipeline of ``topics.PIPELINES``; each also writes its ``<pipeline>-dlq``."""
 

@@ -18,10 +18,11 @@ from typing import Any
 
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.kafka.configuration import ConnectionConfig
+from quixstreams.models.serializers import Serializer
 from quixstreams.models.topics import Topic
 
 from pipelines.common.access import PIPELINE_ACCESS, pipeline_topics, transactional_id_prefix
-from pipelines.common.admin import TopicsUnusable
+from pipelines.common.admin import TopicsUnusable, describe_topics
 from pipelines.common.clients import (
     LIBRDKAFKA_LOGGER,
     client_config,
@@ -40,6 +41,7 @@ from pipelines.common.outage import (
     outage_budget_s,
     pipeline_meanwhile,
 )
+from pipelines.common.serialization import KeyedRecord, KeyedRecordSerializer
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.state_memory import bounded_rocksdb_options
 from pipelines.common.stops import explain
@@ -62,6 +64,10 @@ def _processing_time_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -
     return time.time_ns() // 1_000_000
 
 
+def _record_time_ms(record: KeyedRecord, key: Any, timestamp_ms: int, headers: Any) -> int:
+    return min(record.ts_ms, time.time_ns() // 1_000_000)
+
+
 @dataclass(frozen=True)
 class PipelineApp:
     """A pipeline's Quix application and the pieces built with it."""
@@ -77,7 +83,7 @@ class PipelineApp:
     def metrics(self) -> PipelineMetrics:
         return self.app.metrics
 
-    def topic(self, name: str) -> Topic:
+    def topic(self, name: str, *, value_serializer: Serializer | None = None) -> Topic:
         """The registry's topic ``name`` as this deployment names and sizes it.
 
         Raises ``TopicsUnusable`` (one line, with the fix) if the broker holds it with
@@ -96,9 +102,27 @@ class PipelineApp:
             topic_spec,
             partitions=self.settings.partitions,
             replication_factor=self.settings.replication_factor,
+            value_serializer=value_serializer,
         )
         self._check_usable(topic_spec, topic)
         return topic
+
+    def connector_topic(self, name: str, *, named_by: str) -> Topic:
+        """A topic another tool writes (a CDC connector's), read as raw key and value bytes.
+
+        streamwise does not own it, so it is never created here: an empty topic of our
+        making would hide a connector that does not run. Missing, it is one line naming
+        the setting ``named_by`` that names it.
+        """
+        connection = {k: v for k, v in client_config(self.settings).items() if k != "logger"}
+        if name not in describe_topics(connection, [name]):
+            msg = (
+                f"pipeline {self.name} reads {name} ({named_by}), which is not on the broker: "
+                "start the connector first (it creates the topic with its first change), "
+                f"or set {named_by} to the topic it writes"
+            )
+            raise TopicsUnusable(msg)
+        return self.app.topic(name, value_deserializer="bytes", key_deserializer="bytes")
 
     def _check_usable(self, topic_spec: TopicSpec, topic: Topic) -> None:
         held = topic.broker_config
@@ -138,11 +162,25 @@ class PipelineApp:
         skewed event time would turn one bad clock into a crashed pipeline. The
         internal origin headers of a repartitioned message stay inside the pipeline.
         """
+        self._check_writes(name)
+        stamped = sdf.set_timestamp(_processing_time_ms).set_headers(without_origin)
+        return stamped.to_topic(self.topic(name), key=key)
+
+    def publish_records(self, sdf: StreamingDataFrame, name: str) -> StreamingDataFrame:
+        """Send a stream of ``KeyedRecord`` to topic ``name``: each its own key, value and time.
+
+        A record's time is its event's (a database commit, say), never later than now:
+        brokers reject timestamps too far in the future. A ``None`` value is a tombstone.
+        """
+        self._check_writes(name)
+        stamped = sdf.set_timestamp(_record_time_ms).set_headers(without_origin)
+        topic = self.topic(name, value_serializer=KeyedRecordSerializer())
+        return stamped.to_topic(topic, key=lambda record: record.key)
+
+    def _check_writes(self, name: str) -> None:
         if name not in PIPELINE_ACCESS[self.name].writes:
             msg = f"pipeline {self.name} publishes to {name}, not a topic it declares it writes"
             raise TopicsUnusable(msg)
-        stamped = sdf.set_timestamp(_processing_time_ms).set_headers(without_origin)
-        return stamped.to_topic(self.topic(name), key=key)
 
     def run(self) -> None:
         """Run until SIGTERM, serving metrics and health on ``STREAMWISE_METRICS_PORT`` if set.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -23,7 +24,7 @@ from quixstreams.models.serializers import (
     Serializer,
 )
 
-from pipelines.common.events import Customer, Event, KbChange
+from pipelines.common.events import Event, KbChange
 from pipelines.common.near_miss import NearMiss, near_misses
 
 logger = logging.getLogger(__name__)
@@ -101,10 +102,8 @@ def encode_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
 
 
-# What a tombstone would mean on the compacted topics, and what we do instead.
+# What a tombstone would mean on a topic that does not take it as a delete, and what to do.
 _TOMBSTONE_HINTS: dict[type[Event], str] = {
-    Customer: "a tombstone does not delete a profile: the pipelines keep the card's last "
-    "profile until a new one for the card arrives",
     KbChange: "to remove a document, send an event with op 'delete' for its doc_id",
 }
 
@@ -112,22 +111,25 @@ _TOMBSTONE_HINTS: dict[type[Event], str] = {
 class EventDeserializer(Deserializer):
     """Quix deserializer for an input topic: bytes -> validated ``Event`` (or ``PoisonMessage``)."""
 
-    def __init__(self, model: type[Event]) -> None:
+    def __init__(self, model: type[Event], *, tombstone_deletes: bool = False) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._model = model
+        self._tombstone_deletes = tombstone_deletes
         self._warned: set[tuple[str, str]] = set()
 
     def __call__(self, value: bytes, ctx: SerializationContext) -> Event:
         return decode_event(self._model, value, lambda miss: self._warn_once(ctx.topic, miss))
 
     def refuse_empty(self, value: object) -> None:
-        """Raise ``PoisonMessage`` for a null value (a tombstone).
+        """Raise ``PoisonMessage`` for a null value (a tombstone), unless it means a delete.
 
         Quix hands a null value to the dataflow as ``None`` without calling the
         deserializer, where the first step would fail with an ``AttributeError``
-        nobody can act on; ``StreamwiseApplication`` calls this first instead.
+        nobody can act on; ``StreamwiseApplication`` calls this first instead. On a
+        topic whose tombstones delete (``customers``: the card's profile is gone) the
+        ``None`` goes on, for the flow to take as "no value any more".
         """
-        if value is None:
+        if value is None and not self._tombstone_deletes:
             reason = f"empty value (a tombstone): {self._model.__name__} needs a JSON object"
             hint = _TOMBSTONE_HINTS.get(self._model)
             raise PoisonMessage(f"{reason}; {hint}" if hint else reason)
@@ -138,6 +140,26 @@ class EventDeserializer(Deserializer):
             return
         self._warned.add((topic, miss.path))
         logger.warning("%s: %s", topic, miss.warning())
+
+
+@dataclass(frozen=True)
+class KeyedRecord:
+    """An output record that names its own key and time; a ``None`` value is a tombstone.
+
+    For flows whose output key and time are not the input's and may come with no value
+    to derive them from (a deleted row is a tombstone for its key).
+    """
+
+    key: str
+    value: dict[str, Any] | None
+    ts_ms: int
+
+
+class KeyedRecordSerializer(Serializer):
+    """Quix serializer for ``KeyedRecord`` streams: the value as JSON, a tombstone as null."""
+
+    def __call__(self, value: KeyedRecord, ctx: SerializationContext) -> bytes | None:  # type: ignore[override]
+        return None if value.value is None else encode_json(value.value)
 
 
 class JsonSerializer(Serializer):

@@ -15,6 +15,7 @@ from typing import Literal
 
 from quixstreams import Application
 from quixstreams.models import TimestampType, TopicConfig
+from quixstreams.models.serializers import Serializer
 from quixstreams.models.topics import Topic
 
 from pipelines.common import events
@@ -36,6 +37,8 @@ class TopicSpec:
     cleanup_policy: CleanupPolicy = "delete"
     retention_ms: int = 7 * _DAY_MS
     retention_bytes: int = FOREVER
+    tombstone_deletes: bool = False
+    """A null value deletes the key's value (``customers``); elsewhere it is poison."""
 
     def prefixed(self, prefix: str) -> TopicSpec:
         """This topic as named in a deployment with ``STREAMWISE_TOPIC_PREFIX=prefix``."""
@@ -49,7 +52,7 @@ class TopicSpec:
         }
 
 
-PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag")
+PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag", "cdc")
 """Every pipeline, each with its ``<pipeline>-dlq`` topic, created with the others at start.
 
 ``pipelines/registry.py`` maps the same names to their modules; the runtime never
@@ -58,7 +61,7 @@ imports the registry, so ``tests/test_registry.py`` keeps the two lists equal.
 
 CONTRACT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("transactions", events.Transaction, "card_id"),
-    TopicSpec("customers", events.Customer, "card_id", "compact", FOREVER),
+    TopicSpec("customers", events.Customer, "card_id", "compact", FOREVER, tombstone_deletes=True),
     TopicSpec("fraud-alerts", events.FraudAlert, "card_id", retention_ms=30 * _DAY_MS),
     TopicSpec("fraud-alerts-triaged", events.TriagedAlert, "card_id", retention_ms=30 * _DAY_MS),
     TopicSpec("feedback", events.Feedback, "feedback_id"),
@@ -116,9 +119,17 @@ def _event_time_ms(
 
 
 def quix_topic(
-    app: Application, topic_spec: TopicSpec, *, partitions: int, replication_factor: int = 1
+    app: Application,
+    topic_spec: TopicSpec,
+    *,
+    partitions: int,
+    replication_factor: int = 1,
+    value_serializer: Serializer | None = None,
 ) -> Topic:
-    """A Quix ``Topic`` for ``topic_spec``: validated events in, orjson out, event time."""
+    """A Quix ``Topic`` for ``topic_spec``: validated events in, orjson out, event time.
+
+    ``value_serializer`` replaces orjson on the way out (``KeyedRecordSerializer``).
+    """
     name = topic_spec.name
     config = TopicConfig(
         num_partitions=partitions,
@@ -135,9 +146,11 @@ def quix_topic(
         )
     return app.topic(
         name,
-        value_deserializer=EventDeserializer(topic_spec.model),
+        value_deserializer=EventDeserializer(
+            topic_spec.model, tombstone_deletes=topic_spec.tombstone_deletes
+        ),
         key_deserializer="bytes",
-        value_serializer=JsonSerializer(),
+        value_serializer=value_serializer or JsonSerializer(),
         key_serializer=KeySerializer(),
         config=config,
         timestamp_extractor=_event_time_ms,

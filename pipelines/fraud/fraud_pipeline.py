@@ -35,6 +35,15 @@ def profile_of(profile: dict[str, Any] | None) -> Customer | None:
     return Customer.model_validate(profile) if profile is not None else None
 
 
+def profile_record(customer: Customer | None) -> dict[str, Any] | None:
+    """What the join keeps of a ``customers`` record; a tombstone (``None``): no profile.
+
+    Quix's as-of join stores ``None`` like any value, and a transaction after it finds
+    no profile, while one before it still finds the profile in force at its time.
+    """
+    return customer.to_json_dict() if customer is not None else None
+
+
 def with_profile(
     tx: Transaction, profile: dict[str, Any] | None
 ) -> tuple[Transaction, dict[str, Any] | None]:
@@ -95,7 +104,7 @@ def _alert_key(alert: FraudAlert) -> str:
 def build(papp: PipelineApp, settings: FraudSettings) -> None:
     """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``."""
     app, scorer = papp.app, FraudScorer(settings)
-    profiles = app.dataframe(papp.topic("customers")).apply(Customer.to_json_dict)
+    profiles = app.dataframe(papp.topic("customers")).apply(profile_record)
     transactions = app.dataframe(papp.topic("transactions")).join_asof(
         profiles, how="left", on_merge=with_profile, grace_ms=settings.profile_history
     )

@@ -6,9 +6,10 @@ undecodable / invalid / failing -> rag-dlq
 
 The asker's profile comes from the compacted ``customers`` topic, re-keyed by
 ``customer_id`` and joined as of the question's time: a stream join, not a
-lookup in a side database. Retrieval reads a replica of the live chunks that
-follows the sync's manifest in Chroma (``replica.py``), so an answer never cites
-a version the index no longer holds.
+lookup in a side database. A tombstone there deletes one card's profile and names no
+customer, so it cannot be re-keyed: the customer's last profile stays for answers.
+Retrieval reads a replica of the live chunks that follows the sync's manifest in Chroma
+(``replica.py``), so an answer never cites a version the index no longer holds.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def build(papp: PipelineApp, answerer: Answerer) -> None:
     """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``."""
     app = papp.app
     profiles = papp.regroup(
-        app.dataframe(papp.topic("customers")).apply(Customer.to_json_dict),
+        app.dataframe(papp.topic("customers"))
+        .filter(lambda customer: customer is not None)  # a card's profile deleted: see README
+        .apply(Customer.to_json_dict),
         _customer_id,
         name="customer_id",
     )
