@@ -44,7 +44,8 @@ def produce(
     *,
     timestamp_ms: int | None = None,
 ) -> None:
-    """Send (key, value) pairs in order; values that are not bytes are JSON-encoded.
+    """Send (key, value) pairs in order; values that are not bytes are JSON-encoded (``None``
+    is a tombstone).
 
     ``timestamp_ms`` sets the Kafka timestamp (e.g. a profile valid since before
     the transactions it is joined with); by default the producer stamps "now". Like
@@ -55,7 +56,7 @@ def produce(
     producer = Producer(producer_config(settings))
     for key, value in messages:
         raw_key = key.encode() if isinstance(key, str) else key
-        raw_value = value if isinstance(value, bytes) else encode_json(value)
+        raw_value = value if isinstance(value, bytes) or value is None else encode_json(value)
         producer.produce(
             settings.topic_prefix + topic, key=raw_key, value=raw_value, timestamp=timestamp_ms or 0
         )

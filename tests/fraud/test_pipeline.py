@@ -150,3 +150,27 @@ def test_a_generated_stream_is_scored_with_precision_and_recall_of_one(
     velocity = [r.json() for r in records if r.json()["rule"] == VELOCITY]
     assert {a["card_id"] for a in velocity} == expected_velocity
     assert len(velocity) == sum(len(b) for b in stream.expected_velocity.values())
+
+
+def test_a_customers_tombstone_deletes_the_profile_from_its_time_on(
+    settings: StreamwiseSettings,
+) -> None:
+    profile = {"card_id": "c-gone", "customer_id": "u9", "home_country": "GB", "risk_tier": "high"}
+    produce(settings, "customers", [("c-gone", profile)],
+            timestamp_ms=int((T0 - timedelta(days=1)).timestamp() * 1000))  # fmt: skip
+    produce(settings, "customers", [("c-gone", None)],
+            timestamp_ms=int((T0 + timedelta(hours=1)).timestamp() * 1000))  # fmt: skip
+    two_hours, s40 = timedelta(hours=2), timedelta(seconds=40)
+    produce(settings, "transactions", [
+        ("c-gone", txn("g1", "c-gone", timedelta(0), LONDON)),
+        ("c-gone", txn("g2", "c-gone", s40, PARIS)),
+        ("c-gone", txn("g3", "c-gone", two_hours, LONDON)),
+        ("c-gone", txn("g4", "c-gone", two_hours + s40, PARIS)),
+    ])  # fmt: skip
+    run_fraud(settings)
+    alerts = read(settings, "fraud-alerts", until=lambda r: len(r) >= 2, idle_s=2)
+    before, after = sorted((a.json() for a in alerts), key=lambda alert: alert["ts"])
+    assert (before["txn_ids"], after["txn_ids"]) == (["g1", "g2"], ["g3", "g4"])
+    assert any("risk tier is high" in reason for reason in before["reasons"])
+    assert not any("risk tier" in reason for reason in after["reasons"])  # no profile any more
+    assert read(settings, "fraud-dlq", timeout_s=2) == []
