@@ -9,6 +9,7 @@ created up front, and its dead-letter topic hooked into Quix's error callbacks.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import time
 import uuid
@@ -22,7 +23,7 @@ from quixstreams.models.serializers import Serializer
 from quixstreams.models.topics import Topic
 
 from pipelines.common.access import PIPELINE_ACCESS, pipeline_topics, transactional_id_prefix
-from pipelines.common.admin import TopicsUnusable, describe_topics
+from pipelines.common.admin import TopicsUnusable, ensure_topics
 from pipelines.common.clients import (
     LIBRDKAFKA_LOGGER,
     client_config,
@@ -48,6 +49,8 @@ from pipelines.common.stops import explain
 from pipelines.common.streamwise_app import StreamwiseApplication
 from pipelines.common.topic_checks import BrokerTopic, cleanup_mismatch, copartition_mismatch
 from pipelines.common.topics import TopicSpec, dlq_name, joined_topics, quix_topic, spec
+
+logger = logging.getLogger(__name__)
 
 # Consumer-group joins take about half the session timeout; keep both short so a
 # pipeline (or a replica taking over) starts in seconds, not tens of seconds.
@@ -110,18 +113,22 @@ class PipelineApp:
     def connector_topic(self, name: str, *, named_by: str) -> Topic:
         """A topic another tool writes (a CDC connector's), read as raw key and value bytes.
 
-        streamwise does not own it, so it is never created here: an empty topic of our
-        making would hide a connector that does not run. Missing, it is one line naming
-        the setting ``named_by`` that names it.
+        Debezium creates a table's topic with the table's first change, so a table still
+        empty when the connector started has none yet. It is created here then, sized
+        like ours, with one warning naming it and ``named_by``, the setting that names
+        it (a misspelt name shows there, as a topic nothing ever writes to).
         """
         connection = {k: v for k, v in client_config(self.settings).items() if k != "logger"}
-        if name not in describe_topics(connection, [name]):
-            msg = (
-                f"pipeline {self.name} reads {name} ({named_by}), which is not on the broker: "
-                "start the connector first (it creates the topic with its first change), "
-                f"or set {named_by} to the topic it writes"
-            )
-            raise TopicsUnusable(msg)
+        created = ensure_topics(
+            connection, [TopicSpec(name, None, None)], partitions=self.settings.partitions,
+            replication_factor=self.settings.replication_factor,
+        )  # fmt: skip
+        if created:
+            logger.warning(
+                "pipeline %s: topic %s (%s) did not exist and was created; the connector "
+                "writes to it with its table's first change",
+                self.name, name, named_by,
+            )  # fmt: skip
         return self.app.topic(name, value_deserializer="bytes", key_deserializer="bytes")
 
     def _check_usable(self, topic_spec: TopicSpec, topic: Topic) -> None:
@@ -227,6 +234,7 @@ def make_app(
     *,
     consumer_group: str | None = None,
     commit_interval_s: float = 1.0,
+    commit_every: int = 0,
     commit_when_caught_up: bool = False,
     on_message_processed: Callable[[str, int, int], None] | None = None,
 ) -> PipelineApp:
@@ -234,6 +242,7 @@ def make_app(
 
     ``commit_when_caught_up`` commits whenever a poll finds nothing new, besides every
     ``commit_interval_s``: for pipelines whose sink does its work at the checkpoint.
+    ``commit_every`` (messages, 0: no limit) commits sooner when that many have come in.
     """
     clients = client_config(settings)
     connection = {k: v for k, v in clients.items() if k != "logger"}
@@ -259,6 +268,7 @@ def make_app(
         consumer_group=group,
         auto_offset_reset="earliest",
         commit_interval=commit_interval_s,
+        commit_every=commit_every,
         consumer_poll_timeout=POLL_TIMEOUT_S,
         consumer_extra_config={**FAST_GROUP_CONFIG, **stats, "logger": LIBRDKAFKA_LOGGER},
         producer_extra_config={

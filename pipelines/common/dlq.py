@@ -221,7 +221,7 @@ class DeadLetters:
         if row is None or _is_outage(exc):
             return False
         stage_name, error, details = _describe(exc)
-        raw = original_bytes(row.value)
+        raw = row.value if isinstance(row.value, bytes) else original_bytes(row.value)
         if raw is None and row.value is not None:  # a tombstone stays a tombstone
             raw, details["value-reencoded"] = encode_json(row.value), "true"
         self.send(

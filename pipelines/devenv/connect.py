@@ -85,6 +85,14 @@ class ConnectWorker:
             msg = f"Connect refused connector {name!r}: {response.status_code} {response.text}"
             raise ConnectError(msg)
 
+    def restart_connector(self, name: str) -> None:
+        """Restart connector ``name`` and its tasks, as an operator does after a config fix."""
+        url = f"{self.url}/connectors/{name}/restart?includeTasks=true"
+        response = httpx.post(url, timeout=30)
+        if response.is_error:
+            msg = f"Connect refused to restart {name!r}: {response.status_code} {response.text}"
+            raise ConnectError(msg)
+
     def wait_running(self, name: str, *, within_s: float = 60.0) -> None:
         """Block until the connector and all its tasks are ``RUNNING``; a ``FAILED`` one raises."""
         deadline = time.monotonic() + within_s
