@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pipelines.cdc.settings import CdcSettings
 from pipelines.common.acls import CLIENTS, client_acls, render
 from pipelines.common.admin import topic_states
 from pipelines.common.auth import is_loopback, load_tokens, new_token
@@ -159,11 +160,19 @@ def cmd_acls(args: argparse.Namespace) -> int:
             exactly_once=settings.processing_guarantee == "exactly-once",
             principal=args.principal.format(client=client),
             dlq_reader=args.dlq_reader,
+            external_reads=_external_reads(client),
         )
         for client in clients
     ]
     sys.stdout.write(render(rules))
     return 0
+
+
+def _external_reads(client: str) -> tuple[str, ...]:
+    """The topics ``client`` reads that other tools write: ``cdc``'s connector topics."""
+    if client != "cdc":
+        return ()
+    return tuple(source.connector_topic for source in load_settings(CdcSettings).sources())
 
 
 def _retention(retention_ms: int | None) -> str:
@@ -275,4 +284,29 @@ def cmd_token_new(args: argparse.Namespace) -> int:
         tokens.write(line if existing.endswith("\n") or not existing else "\n" + line)
     print(token)
     print(f"streamwise token: {args.name} ({args.scope}) added to {path}", file=sys.stderr)
+    return 0
+
+
+EXIT_BAD_QUERY = 2
+"""SQL the lake cannot answer is a bad argument: the exit code of a usage error."""
+
+
+def cmd_lake_query(args: argparse.Namespace) -> int:
+    """SQL over the lake's tables, as a text table or one JSON object per line."""
+    from pipelines.lake import query  # noqa: PLC0415 - DuckDB and pyiceberg only for this verb
+    from pipelines.lake.settings import LakeSettings  # noqa: PLC0415
+
+    catalog = query.open_lake(_settings(), load_settings(LakeSettings))
+    try:
+        answer = query.query(catalog, args.sql)
+    except query.BadQuery as exc:
+        print(f"streamwise lake: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_QUERY
+    for table in answer.empty_tables:
+        print(f"streamwise lake: {table} holds no rows yet", file=sys.stderr)
+    if args.format == "json":
+        for line in query.json_lines(answer):
+            print(line)
+    else:
+        print(query.table_text(answer))
     return 0

@@ -80,12 +80,24 @@ def _topic_rules(principal: str, access: Access, prefix: str, dlq: str | None) -
 
 
 def pipeline_acls(
-    pipeline: str, *, topic_prefix: str, exactly_once: bool, principal: str, dlq_reader: str
+    pipeline: str,
+    *,
+    topic_prefix: str,
+    exactly_once: bool,
+    principal: str,
+    dlq_reader: str,
+    external_reads: tuple[str, ...] = (),
 ) -> ClientAcls:
-    """What ``pipeline``'s principal needs, and who else may read its dead letters."""
+    """What ``pipeline``'s principal needs, and who else may read its dead letters.
+
+    ``external_reads`` are topics other tools write, named as they are (``run cdc``
+    reads a connector's topics, which the deployment's topic prefix does not name).
+    """
     group = pipeline_group(pipeline, topic_prefix)
     dlq = dlq_name(pipeline)
     rules = _topic_rules(principal, PIPELINE_ACCESS[pipeline], topic_prefix, dlq)
+    if external_reads:
+        rules.append(AclRule(principal, READ, "topic", external_reads))
     rules += [
         AclRule(principal, ("Read", "Describe"), "group", (group,)),
         AclRule(principal, INTERNAL, "topic", internal_topic_prefixes(group), prefixed=True),
@@ -99,7 +111,8 @@ def pipeline_acls(
         AclRule(dlq_reader, ("Read", "Describe"), "topic", (topic_prefix + dlq,)),
         AclRule(dlq_reader, ("Read", "Describe"), "group", reader_group),
     ]
-    topics = ", ".join(topic_prefix + name for name in pipeline_topics(pipeline))
+    topics = ", ".join([*(topic_prefix + name for name in pipeline_topics(pipeline)),
+                        *external_reads])  # fmt: skip
     summary = (
         f"{pipeline} as {principal}: group {group}; topics {topics}; its internal topics"
         f"{'; transactional ids ' + txn[0] + '*' if exactly_once else ''}"
@@ -123,7 +136,13 @@ def dashboard_acls(*, topic_prefix: str, principal: str) -> ClientAcls:
 
 
 def client_acls(
-    client: str, *, topic_prefix: str, exactly_once: bool, principal: str, dlq_reader: str
+    client: str,
+    *,
+    topic_prefix: str,
+    exactly_once: bool,
+    principal: str,
+    dlq_reader: str,
+    external_reads: tuple[str, ...] = (),
 ) -> ClientAcls:
     """The ACLs of ``client``: a pipeline, ``serve`` or ``dashboard``."""
     if client == "serve":
@@ -132,7 +151,7 @@ def client_acls(
         return dashboard_acls(topic_prefix=topic_prefix, principal=principal)
     return pipeline_acls(
         client, topic_prefix=topic_prefix, exactly_once=exactly_once, principal=principal,
-        dlq_reader=dlq_reader,
+        dlq_reader=dlq_reader, external_reads=external_reads,
     )  # fmt: skip
 
 

@@ -73,3 +73,15 @@ def test_serve_writes_questions_and_reads_answers_without_a_group() -> None:
         ("Read", "literal:p.answers"), ("Describe", "literal:p.answers"),
         ("DescribeConfigs", "literal:p.answers"),
     }  # fmt: skip
+
+
+def test_cdc_reads_the_connector_topics_as_they_are_named() -> None:
+    acls = client_acls(
+        "cdc", topic_prefix="p.", exactly_once=False, principal="User:cdc",
+        dlq_reader="User:reader", external_reads=("shop.public.customers",),
+    )  # fmt: skip
+    lines = render([acls]).splitlines()
+    [read] = [line for line in lines if "--topic shop.public.customers" in line]
+    assert "--operation Read" in read
+    assert "--operation Write" not in read
+    assert any("--operation Write" in line and "--topic p.customers" in line for line in lines)
