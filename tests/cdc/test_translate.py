@@ -104,3 +104,8 @@ def test_the_settings_name_the_connector_topic_and_only_known_fields(
     [source] = load_settings(CdcSettings).sources()
     assert (source.contract_topic, source.connector_topic) == ("customers", "shop.public.customers")
     assert source.columns == {"card_id": "card_number"}
+
+
+def test_a_delete_without_the_card_column_names_replica_identity_full() -> None:
+    with pytest.raises(PoisonMessage, match="REPLICA IDENTITY FULL"):
+        customer_record(envelope("d", {"id": 7}, None), key(id="7"), {}, 0)

@@ -100,5 +100,10 @@ def _identity(fields: Mapping[str, Any], name: str, columns: Mapping[str, str],
     if value is None or value == "":
         column, present = columns.get(name, name), ", ".join(sorted(change.row)) or "none"
         msg = f"the row has no value in column {column!r} (the {name}); columns: {present}"
+        if change.op == "delete":
+            msg += (
+                "; a delete carries only the primary key unless the table has REPLICA "
+                "IDENTITY FULL (ALTER TABLE ... REPLICA IDENTITY FULL)"
+            )
         raise PoisonMessage(msg)
     return str(value)
