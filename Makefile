@@ -17,7 +17,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 TEST_DEBS := chromium docker-compose postgresql maven
 BENCH_DEBS := debian-faq r-doc-info
 
-.PHONY: demo test lint format bench venv clean test-debs bench-debs \
+.PHONY: demo cdc-demo test lint format bench venv clean test-debs bench-debs \
 	e2e e2e-debs docker-engine base-images wheelhouse image kafka-image ollama-image images \
 	ollama-bin toxiproxy-bin
 
@@ -48,6 +48,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/streamwise demo
+
+# Customer rows in PostgreSQL through Debezium and `run cdc` into the fraud join.
+cdc-demo: $(STAMP) test-debs
+	$(BIN)/streamwise demo --cdc
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines models state tests bench deploy

@@ -128,10 +128,11 @@ def run_demo(settings: StreamwiseSettings, *, seconds: float) -> int:
     create_registry_topics(settings)
     with chroma_server(settings, logs) as chroma_host:
         settings = settings.model_copy(update={"chroma_host": chroma_host})
-        children = _start_pipelines(settings, scenarios, logs)
+        pipelines = [name for scenario in scenarios for name in scenario.pipelines]
+        children = start_pipelines(settings, pipelines, logs)
         try:
             console.print("[dim]-- starting pipelines (loading models)...[/]", highlight=False)
-            _wait_until_consuming(settings, list(children), children)
+            wait_until_consuming(settings, list(children), children)
             outputs = _stream(settings, scenarios, events, LiveView(console, len(events)), children)
         finally:
             for child in children.values():
@@ -150,17 +151,22 @@ def _dlqs(scenarios: list[Scenario]) -> list[str]:
     return [dlq_name(p) for scenario in scenarios for p in scenario.pipelines]
 
 
-def _start_pipelines(
-    settings: StreamwiseSettings, scenarios: list[Scenario], logs: Path
+def start_pipelines(
+    settings: StreamwiseSettings,
+    pipelines: list[str],
+    logs: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, subprocess.Popen[bytes]]:
+    """Each of ``pipelines`` as its own ``streamwise run`` process, logging under ``logs``."""
     env = {
         **os.environ,
         "STREAMWISE_BROKER": str(settings.broker),
         "STREAMWISE_BROKER_ENGINE": settings.broker_engine,
         "STREAMWISE_DATA_DIR": str(settings.data_dir),
         "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix,
-        "STREAMWISE_CHROMA_HOST": str(settings.chroma_host),
+        **({"STREAMWISE_CHROMA_HOST": settings.chroma_host} if settings.chroma_host else {}),
         "STREAMWISE_PARTITIONS": str(settings.partitions),
+        **(extra_env or {}),
     }
     return {
         name: process.spawn(
@@ -168,8 +174,7 @@ def _start_pipelines(
             log_path=logs / f"{name}.log",
             env=env,
         )
-        for scenario in scenarios
-        for name in scenario.pipelines
+        for name in pipelines
     }
 
 
@@ -230,7 +235,7 @@ def _stream(
                     outputs.setdefault(topic, []).append({})
                     error = dict(message.headers() or []).get("streamwise.error", b"?")
                     view.line(f"[magenta]DEAD LETTER[/] {topic}: {error.decode()}")
-            _check_alive(children)
+            check_alive(children)
             if upcoming is None:
                 if sending_done_at is None:
                     producer.flush(30)
@@ -247,7 +252,7 @@ def _stream(
     return outputs
 
 
-def _wait_until_consuming(
+def wait_until_consuming(
     settings: StreamwiseSettings,
     pipelines: list[str],
     children: dict[str, subprocess.Popen[bytes]],
@@ -262,7 +267,7 @@ def _wait_until_consuming(
     groups = [pipeline_group(name, settings.topic_prefix) for name in pipelines]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        _check_alive(children)
+        check_alive(children)
         futures = admin.describe_consumer_groups(groups, request_timeout=10)
         try:
             described = [future.result() for future in futures.values()]
@@ -277,7 +282,7 @@ def _wait_until_consuming(
     raise DemoError(msg)
 
 
-def _check_alive(children: dict[str, subprocess.Popen[bytes]]) -> None:
+def check_alive(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for name, child in children.items():
         if child.poll() is not None:
             msg = f"pipeline {name!r} exited with code {child.returncode}; see {name}.log"

@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="DOC_ID=VERSION",
+    demo.add_argument(
+        "--cdc",
+        action="store_true",
+        help="customer rows in a local PostgreSQL, through Debezium and run cdc, steering "
+        "fraud alerts (needs Java, Maven and PostgreSQL: make cdc-demo installs them)",
+    )
         help="answer only from an index that has applied at least this version (repeatable)",
     )
     ask.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")

@@ -214,11 +214,17 @@ def cmd_produce(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo import DemoError, run_demo  # noqa: PLC0415 - only for this verb
     from pipelines.devenv.chroma_server import ChromaServerError  # noqa: PLC0415
+    from pipelines.devenv.connect import ConnectError  # noqa: PLC0415
+    from pipelines.devenv.postgres import PostgresError  # noqa: PLC0415
 
     try:
         with _broker_for(_settings()) as settings:
+            if args.cdc:
+                from pipelines.cdc_demo import run_cdc_demo  # noqa: PLC0415
+
+                return run_cdc_demo(settings)
             return run_demo(settings, seconds=args.seconds)
-    except (DemoError, ChromaServerError) as exc:
+    except (DemoError, ChromaServerError, ConnectError, PostgresError) as exc:
         print(f"streamwise demo: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
 
