@@ -53,6 +53,11 @@ PIPELINES: dict[str, PipelineEntry] = {
         "Debezium's row changes as contract events: connector topics -> customers, kb-changes",
         "pipelines.cdc.settings:CdcSettings",
     ),
+    "lake": PipelineEntry(
+        "pipelines.lake.lake_pipeline",
+        "the output topics as Iceberg tables, Parquet by day: fraud-alerts, ... -> lake",
+        "pipelines.lake.settings:LakeSettings",
+    ),
 }
 
 

@@ -14,10 +14,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from pipelines import cli
 from pipelines.common.clients import client_config
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.topics import all_topics
 from tests.kafkaio import read
 from tests.processes import cli as streamwise
 
-VERBS = ["broker", "run", "demo", "produce", "ask", "serve", "dashboard", "topics", "token"]
+VERBS = ["broker", "run", "demo", "produce", "ask", "serve", "dashboard", "topics", "token", "lake"]
 
 
 def _env(settings: StreamwiseSettings) -> dict[str, str]:
@@ -154,7 +155,7 @@ def test_topics_lists_every_topic_with_its_state(settings: StreamwiseSettings) -
     rows = {line.split()[0]: line.split()[1:] for line in table[1:]}
     assert rows[settings.topic_prefix + "customers"] == ["2", "0", "compact", "forever"]
     assert rows[settings.topic_prefix + "fraud-dlq"] == ["2", "0", "delete", "30d"]
-    assert len(rows) == 16
+    assert len(rows) == len(all_topics())  # the contract's and every pipeline's dead letters
 
 
 def test_topics_shows_what_the_broker_holds_and_create_warns(settings: StreamwiseSettings) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("pipelines", "models", "state")
-PIPELINES = ("pipelines.fraud", "pipelines.feedback", "pipelines.knowledge")
+PIPELINES = ("pipelines.fraud", "pipelines.feedback", "pipelines.knowledge", "pipelines.lake")
 LOWER_FLOORS = ("models", "state")
 RUNTIME = "pipelines.common"
 DEVENV = "pipelines.devenv"

@@ -11,6 +11,7 @@ from pipelines.cli.verbs import (
     cmd_ask,
     cmd_broker,
     cmd_demo,
+    cmd_lake_query,
     cmd_produce,
     cmd_run,
     cmd_token_new,
@@ -50,6 +51,35 @@ def _listen_args(parser: argparse.ArgumentParser, port: int) -> None:
         help="allow a non-loopback --host without STREAMWISE_AUTH_TOKENS_FILE (anyone who "
         "reaches it may ask for any customer)",
     )
+
+
+def _lake_verb(verbs: argparse._SubParsersAction[OneLineParser]) -> None:
+    lake = verbs.add_parser(
+        "lake",
+        help="SQL over the lake's tables (what 'streamwise run lake' writes)",
+        description="The lake: one Iceberg table per output topic, named as the topic with - as "
+        "_ (fraud_alerts, fraud_alerts_triaged, feedback_enriched, feedback_insights, "
+        "feedback_alerts, answers), under STREAMWISE_LAKE_DIR (default <data dir>/lake).",
+    )
+    lake_verbs = lake.add_subparsers(dest="lake_verb", required=True, metavar="ACTION")
+    lake_query = lake_verbs.add_parser(
+        "query",
+        help="answer SQL over the lake's tables with DuckDB",
+        description="Answer SQL over the lake's tables with DuckDB, offline: each table the SQL "
+        "names is read from the Parquet files of its current snapshot. Columns are the "
+        "topic's fields, plus _day (the partition: the UTC day of the event time), "
+        "_kafka_partition and _kafka_offset.",
+        epilog='example: streamwise lake query "select rule, count(*) from fraud_alerts '
+        'group by rule"',
+    )
+    lake_query.add_argument("sql", metavar="SQL")
+    lake_query.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table: aligned text (default); json: one JSON object per row",
+    )
+    lake_query.set_defaults(handler=cmd_lake_query)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         "as they happen, end with a summary.",
     )
     demo.add_argument("--seconds", type=float, default=60.0, help="how long to stream (default 60)")
+    demo.add_argument(
+        "--cdc",
+        action="store_true",
+        help="customer rows in a local PostgreSQL, through Debezium and run cdc, steering "
+        "fraud alerts (needs Java, Maven and PostgreSQL: make cdc-demo installs them)",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     produce = verbs.add_parser(
@@ -133,12 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="DOC_ID=VERSION",
-    demo.add_argument(
-        "--cdc",
-        action="store_true",
-        help="customer rows in a local PostgreSQL, through Debezium and run cdc, steering "
-        "fraud alerts (needs Java, Maven and PostgreSQL: make cdc-demo installs them)",
-    )
         help="answer only from an index that has applied at least this version (repeatable)",
     )
     ask.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
@@ -202,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the one principal that may read dead letters (default: %(default)s)",
     )
     acls.set_defaults(handler=cmd_acls)
+
+    _lake_verb(verbs)
 
     token = verbs.add_parser(
         "token",

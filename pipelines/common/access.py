@@ -38,6 +38,16 @@ PIPELINE_ACCESS: dict[str, Access] = {
     "knowledge": Access(reads=("kb-changes",)),
     "rag": Access(reads=("questions", "customers"), writes=("answers",)),
     "cdc": Access(reads=(), writes=("customers", "kb-changes")),
+    "lake": Access(
+        reads=(
+            "fraud-alerts",
+            "fraud-alerts-triaged",
+            "feedback-enriched",
+            "feedback-insights",
+            "feedback-alerts",
+            "answers",
+        )
+    ),
 }
 """Every pipeline of ``topics.PIPELINES``; each also writes its ``<pipeline>-dlq``."""
 

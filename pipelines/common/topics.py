@@ -52,7 +52,7 @@ class TopicSpec:
         }
 
 
-PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag", "cdc")
+PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag", "cdc", "lake")
 """Every pipeline, each with its ``<pipeline>-dlq`` topic, created with the others at start.
 
 ``pipelines/registry.py`` maps the same names to their modules; the runtime never

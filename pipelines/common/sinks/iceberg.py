@@ -257,7 +257,8 @@ class IcebergSink(BaseSink):
                                                 written)]  # fmt: skip
             if not fresh:
                 self.skipped += len(rows)
-                logger.info("%s holds all %d replayed row(s) already", name, len(rows))
+                logger.warning("%s: skipped %d replayed row(s), all in the table already",
+                               name, len(rows))  # fmt: skip
                 return
             try:
                 table = self._evolve(name, table)
@@ -272,10 +273,12 @@ class IcebergSink(BaseSink):
                 logger.info("%s: another writer committed first; writing again on its snapshot",
                             name)  # fmt: skip
                 continue
+            skipped = len(rows) - len(fresh)
             self.written += data.num_rows
-            self.skipped += len(rows) - len(fresh)
-            logger.info("%s: appended %d row(s), skipped %d already there",
-                        name, data.num_rows, len(rows) - len(fresh))  # fmt: skip
+            self.skipped += skipped
+            logger.log(logging.WARNING if skipped else logging.INFO,
+                       "%s: appended %d row(s), skipped %d replayed row(s) in the table already",
+                       name, data.num_rows, skipped)  # fmt: skip
             self._expire_now_and_then(name, table)
             return
 
