@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("pipelines", "models", "state")
-PIPELINES = ("pipelines.fraud", "pipelines.feedback", "pipelines.knowledge", "pipelines.lake")
+PIPELINES = ("pipelines.fraud", "pipelines.feedback", "pipelines.knowledge", "pipelines.lake",
+             "pipelines.cdc")  # fmt: skip
 LOWER_FLOORS = ("models", "state")
 RUNTIME = "pipelines.common"
 DEVENV = "pipelines.devenv"
@@ -29,6 +30,7 @@ COMPOSITION_ROOT = {
     "pipelines.cli",
     "pipelines.registry",
     "pipelines.demo",
+    "pipelines.cdc_demo",
     "pipelines.scenarios",
     "pipelines.produce",
     "pipelines.fields",
