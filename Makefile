@@ -19,11 +19,12 @@ BENCH_DEBS := debian-faq r-doc-info
 
 .PHONY: demo cdc-demo test lint format bench venv clean test-debs bench-debs \
 	e2e e2e-debs docker-engine base-images wheelhouse image kafka-image ollama-image images \
+	postgres-image connect-image cdc-images \
 	ollama-bin toxiproxy-bin
 
 # Containers (`make image`, `make e2e`): built with no registry, from Debian packages,
 # PyPI wheels, Maven Central jars and the Go module proxy (see deploy/).
-E2E_DEBS := docker.io docker-compose mmdebstrap
+E2E_DEBS := docker.io docker-compose mmdebstrap maven
 CACHE_DIR := $(HOME)/.cache/streamwise
 BASE_IMAGE ?= streamwise-base:bookworm
 JAVA_BASE_IMAGE := streamwise-java-base:bookworm
@@ -32,6 +33,9 @@ KAFKA_IMAGE ?= streamwise-kafka:4.1.1
 OLLAMA_VERSION := 0.17.4
 TOXIPROXY_VERSION := 2.12.0
 OLLAMA_IMAGE ?= streamwise-ollama:$(OLLAMA_VERSION)
+POSTGRES_BASE_IMAGE := streamwise-postgres-base:bookworm
+POSTGRES_IMAGE ?= streamwise-postgres:15
+CONNECT_IMAGE ?= streamwise-connect:4.1.1
 WHEELHOUSE := .wheelhouse
 
 venv: $(STAMP)
@@ -127,12 +131,23 @@ kafka-image: base-images $(STAMP)
 ollama-image: base-images $(STAMP)
 	deploy/ollama/image.sh $(BIN)/python $(OLLAMA_VERSION) $(OLLAMA_IMAGE) $(CACHE_DIR)
 
-images: image kafka-image ollama-image
+# The cdc profile's PostgreSQL (Debian's package) and Kafka Connect with Debezium (the jars
+# the CDC tests resolve from Maven Central).
+postgres-image: docker-engine
+	deploy/postgres/image.sh $(POSTGRES_BASE_IMAGE) $(POSTGRES_IMAGE)
+
+connect-image: base-images $(STAMP)
+	deploy/connect/image.sh $(BIN)/python $(CONNECT_IMAGE)
+
+cdc-images: postgres-image connect-image
+
+images: image kafka-image ollama-image cdc-images
 
 # The compose stack built and attacked here: deploy/e2e.sh starts an engine if none runs
 # (and stops it after, also on failure), builds the images, and runs deploy/e2e.py.
 e2e: e2e-debs $(STAMP)
 	STREAMWISE_IMAGE=$(STREAMWISE_IMAGE) KAFKA_IMAGE=$(KAFKA_IMAGE) OLLAMA_IMAGE=$(OLLAMA_IMAGE) \
+	  POSTGRES_IMAGE=$(POSTGRES_IMAGE) CONNECT_IMAGE=$(CONNECT_IMAGE) \
 	  deploy/e2e.sh $(MAKE) $(BIN)/python
 
 clean:

@@ -7,7 +7,8 @@ meets: the stack turns healthy; a generated stream with ground truth sent by
 enriched; ``serve`` answers over HTTP citing the right document, the LLM answering through
 the Ollama container; fraud scaled to three replicas loses no alert when one is SIGKILLed
 mid-stream; a stop and start of the whole stack keeps state and repeats no alert; every
-pipeline container serves its metrics. One line per check, then ``N passed, N failed``.
+pipeline container serves its metrics; the cdc profile carries a customer row from
+PostgreSQL through Debezium into a fraud alert. One line per check, then ``N passed, N failed``.
 
     .venv/bin/python deploy/e2e.py
 """
@@ -27,17 +28,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from deploy.e2e_cdc import cdc_environment, check_cdc
 from deploy.stack import (
     DASHBOARD,
+    LONDON,
     ONE_SHOTS,
+    PARIS,
     SERVE,
+    Place,
     compose,
     containers,
+    default_services,
     get_status,
     make_tokens,
     metrics_of,
     ollama_chats,
     produce,
+    purchase,
     read_topic,
     render,
     wait_healthy,
@@ -117,26 +124,12 @@ def ask(question: str, min_versions: dict[str, int], token: str) -> dict[str, An
 
 
 RESTART_CARD = "card-e2e-restart"
-LONDON = (51.5074, -0.1278, "GB", "London")
-PARIS = (48.8566, 2.3522, "FR", "Paris")
 _T0 = datetime.now(UTC) + timedelta(days=2)  # after every generated transaction
 
 
-def spot(txn_id: str, place: tuple[float, float, str, str], at_s: float) -> dict[str, Any]:
+def spot(txn_id: str, place: Place, at_s: float) -> dict[str, Any]:
     """A card-present purchase of ``RESTART_CARD`` (no profile: no travel notice)."""
-    lat, lon, country, city = place
-    return {
-        "txn_id": txn_id,
-        "card_id": RESTART_CARD,
-        "ts": (_T0 + timedelta(seconds=at_s)).isoformat(),
-        "lat": lat,
-        "lon": lon,
-        "amount": 10.0,
-        "currency": "EUR",
-        "merchant": f"Shop in {city}",
-        "country": country,
-        "channel": "card_present",
-    }
+    return purchase(txn_id, RESTART_CARD, place, _T0 + timedelta(seconds=at_s))
 
 
 def check_http(report: Report, staff: str, now: datetime) -> None:
@@ -180,8 +173,9 @@ def check_http(report: Report, staff: str, now: datetime) -> None:
 
 def run(report: Report) -> None:
     staff = make_tokens()
+    cdc_environment()
     render()
-    services = compose("config", "--services", capture=True).split()
+    services = default_services()
     started = time.monotonic()
     compose("up", "-d", "--no-build")
     waiting = wait_healthy(services)
@@ -277,6 +271,7 @@ def run(report: Report) -> None:
         all(scraped.values()),
         f"{sum(scraped.values())} of {len(scraped)} containers",
     )
+    check_cdc(report)
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,12 @@ DASHBOARD = "http://127.0.0.1:8050"
 COMPOSE = ["docker-compose", "-p", PROJECT, "-f", str(RENDERED)]
 BROKER = "127.0.0.1:9092"
 SERVE = "http://127.0.0.1:8080"
-ONE_SHOTS = ("topics", "ollama-model")
+ONE_SHOTS = ("topics", "ollama-model", "cdc-connector")
 HEALTHY_TIMEOUT_S = 600.0
+Place = tuple[float, float, str, str]
+"""lat, lon, country, city"""
+LONDON: Place = (51.5074, -0.1278, "GB", "London")
+PARIS: Place = (48.8566, 2.3522, "FR", "Paris")
 
 
 def compose(*args: str, capture: bool = False) -> str:
@@ -67,6 +72,12 @@ def render() -> None:
         service.pop("ports", None)
     RENDERED.parent.mkdir(exist_ok=True)
     RENDERED.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def default_services() -> list[str]:
+    """The services ``up`` starts without ``--profile`` (``config --services`` lists all)."""
+    config = yaml.safe_load(RENDERED.read_text())
+    return [name for name, svc in config["services"].items() if not svc.get("profiles")]
 
 
 def containers(service: str) -> list[str]:
@@ -121,6 +132,14 @@ def produce(topic: str, events: Iterable[dict[str, Any]]) -> None:
             topic,
             f"/in/{topic}.jsonl",
         )
+
+
+def purchase(txn_id: str, card: str, place: Place, ts: datetime) -> dict[str, Any]:
+    """A card-present purchase of ``card`` in ``place`` at ``ts``."""
+    lat, lon, country, city = place
+    return {"txn_id": txn_id, "card_id": card, "ts": ts.isoformat(), "lat": lat, "lon": lon,
+            "amount": 10.0, "currency": "EUR", "merchant": f"Shop in {city}",
+            "country": country, "channel": "card_present"}  # fmt: skip
 
 
 def read_topic(

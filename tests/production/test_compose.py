@@ -28,6 +28,19 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE, ENV_EXAMPLE = ROOT / "docker-compose.yml", ROOT / ".env.example"
 OTHER_PROGRAMS = {"chroma"}
 """Programs besides ``streamwise`` that services of our image may run (the Chroma server)."""
+DEPLOY_SCRIPTS = {"/opt/cdc/": ROOT / "deploy" / "cdc"}
+"""Scripts of ours a one-shot service runs with the image's Python, by where they are mounted."""
+
+
+def deploy_script(service: dict[str, Any]) -> Path | None:
+    """The script of ours a service runs (``python /opt/cdc/register.py ...``), if it runs one."""
+    entrypoint = service.get("entrypoint") or []
+    if entrypoint[:1] != ["python"] or len(entrypoint) < 2:
+        return None
+    for mounted, folder in DEPLOY_SCRIPTS.items():
+        if entrypoint[1].startswith(mounted):
+            return folder / entrypoint[1].removeprefix(mounted)
+    return None
 
 
 def known_settings() -> set[str]:
@@ -66,6 +79,10 @@ def test_every_service_of_our_image_runs_a_real_streamwise_verb(resolved: dict[s
     services = ours(resolved)
     for name, service in services.items():
         entrypoint = service.get("entrypoint")
+        script = deploy_script(service)
+        if script is not None:
+            assert script.is_file(), f"{name} runs {entrypoint!r}, which is not in deploy/"
+            continue
         if entrypoint:
             assert entrypoint[0] in OTHER_PROGRAMS, f"{name} runs {entrypoint!r}"
             continue
@@ -73,7 +90,7 @@ def test_every_service_of_our_image_runs_a_real_streamwise_verb(resolved: dict[s
             parser.parse_args(service["command"])
         except SystemExit as exc:
             pytest.fail(f"service {name}: 'streamwise {' '.join(service['command'])}' ({exc})")
-    ran = {tuple(s["command"]) for s in services.values()}
+    ran = {tuple(s.get("command", ())) for s in services.values()}
     assert {("run", p) for p in PIPELINES} <= ran, "one service per pipeline"
     assert ("serve", "--host", "0.0.0.0", "--port", "8080") in ran
 
@@ -81,6 +98,12 @@ def test_every_service_of_our_image_runs_a_real_streamwise_verb(resolved: dict[s
 def test_every_variable_set_on_our_services_is_a_known_setting(resolved: dict[str, Any]) -> None:
     known = known_settings()
     for name, service in ours(resolved).items():
+        script = deploy_script(service)
+        if script is not None:  # a script's variables are its own, or its files'
+            read = "".join(path.read_text() for path in script.parent.iterdir())
+            unread = [var for var in service.get("environment", {}) if var not in read]
+            assert not unread, f"service {name} sets variables {script.name} never reads: {unread}"
+            continue
         unknown = {
             var
             for var in service.get("environment", {})
