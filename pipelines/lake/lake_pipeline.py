@@ -23,8 +23,9 @@ from pipelines.common.dlq import stage
 from pipelines.common.events import Event
 from pipelines.common.serialization import original_bytes
 from pipelines.common.settings import StreamwiseSettings, load_settings
+from pipelines.common.sinks.book import SchemaBook
 from pipelines.common.sinks.iceberg import SINK_STEP, IcebergSink, Pending
-from pipelines.common.sinks.rows import LakeRow, SchemaBook, event_day, table_name, table_schema
+from pipelines.common.sinks.rows import LakeRow, event_day, table_name, table_schema
 from pipelines.common.topics import spec
 from pipelines.lake.settings import LakeSettings
 

@@ -9,8 +9,8 @@ from typing import Any
 from pipelines.common.events import FraudAlert
 from pipelines.common.serialization import decode_event, encode_json
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.sinks.book import SchemaBook
 from pipelines.common.sinks.iceberg import IcebergSink, Pending
-from pipelines.common.sinks.rows import SchemaBook
 from pipelines.lake.lake_pipeline import Converter, lake_schemas
 from pipelines.lake.query import Answer, open_lake, query
 from pipelines.lake.settings import LakeSettings

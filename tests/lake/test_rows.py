@@ -9,9 +9,9 @@ import pytest
 
 from pipelines.common.events import Answer, FeedbackInsight, FraudAlert
 from pipelines.common.serialization import decode_event
+from pipelines.common.sinks.book import SchemaBook
 from pipelines.common.sinks.rows import (
     DAY,
-    SchemaBook,
     Unfit,
     event_day,
     lacks,
@@ -141,3 +141,26 @@ def test_the_book_keeps_a_table_s_new_columns_only_for_rows_that_fit() -> None:
     with pytest.raises(Unfit):
         book.convert("fraud_alerts", {**record(), "score": "high", "region": "EU"}, day)
     assert lacks(table_schema(FraudAlert), book.schema("fraud_alerts")) == ["score"]
+
+
+INSIGHT = (
+    b'{"window_start":"2026-11-20T10:00:00Z","window_end":"2026-11-20T10:05:00Z","count":3,'
+    b'"sentiment_counts":{"negative":2,"neutral":0,"positive":1},"avg_rating":null,'
+    b'"top_categories":[{"category":"fees","count":2}],"top_key_phrases":[],'
+    b'"source_counts":{"chat":3}}'
+)
+ANSWER = (
+    b'{"question_id":"q1","answer":"Yes.","citations":[{"doc_id":"d1","version":2,'
+    b'"chunk_id":"d1#0"}],"index_version":7,"model":"m","latency_ms":12,"status":"ok"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "raw"), [(FraudAlert, ALERT), (FeedbackInsight, INSIGHT), (Answer, ANSWER)]
+)
+def test_the_book_s_compiled_plan_converts_as_the_general_walk_does(
+    model: type[FraudAlert | FeedbackInsight | Answer], raw: bytes
+) -> None:
+    rec = decode_event(model, raw).model_dump(by_alias=True)
+    schema, day = table_schema(model), date(2026, 11, 20)
+    assert SchemaBook({"t": schema}).convert("t", rec, day) == to_row(rec, schema, day)[0]

@@ -1,6 +1,7 @@
 """Sinks several pipelines write through (see ARCHITECTURE.md, "A new sink").
 
-``iceberg.py`` writes rows into Apache Iceberg tables; ``rows.py`` (contract events as
-table rows) and ``offsets.py`` (which source records a table already holds) are its pure
-logic, testable without a catalog or a broker.
+``iceberg.py`` writes rows into Apache Iceberg tables. Its pure logic, testable without a
+catalog or a broker: ``rows.py`` (contract events as table rows, schemas widened by new
+fields), ``book.py`` (each table's schema as it grows, and conversion plans compiled from
+it) and ``offsets.py`` (which source records a table already holds).
 """

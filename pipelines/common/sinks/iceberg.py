@@ -56,13 +56,14 @@ from quixstreams.sinks import BaseSink, SinkBackpressureError
 from sqlalchemy.exc import OperationalError
 
 from pipelines.common.outage import WAITING_OUT
+from pipelines.common.sinks.book import SchemaBook
 from pipelines.common.sinks.offsets import (
     OFFSETS_PROPERTY,
     SourceOffsets,
     latest_offsets,
     unwritten,
 )
-from pipelines.common.sinks.rows import DAY, OFFSET, PARTITION, LakeRow, SchemaBook, lacks
+from pipelines.common.sinks.rows import DAY, OFFSET, PARTITION, LakeRow, lacks
 
 logger = logging.getLogger(__name__)
 

@@ -314,30 +314,6 @@ def to_row(
     return values, pa.schema(list(fields.values())) if changed else schema
 
 
-class SchemaBook:
-    """The schema each table has, or will have once the rows converted so far are written.
-
-    The conversion step widens it; the sink adds the new columns to the table before it
-    writes, and resets a table's entry to what the catalog holds when another writer
-    changed it. One per process, in the processing thread only.
-    """
-
-    def __init__(self, schemas: Mapping[str, pa.Schema] | None = None) -> None:
-        self._schemas = dict(schemas or {})
-
-    def schema(self, table: str) -> pa.Schema:
-        return self._schemas[table]
-
-    def set(self, table: str, schema: pa.Schema) -> None:
-        self._schemas[table] = schema
-
-    def convert(self, table: str, record: Mapping[str, Any], day: date) -> dict[str, Any]:
-        """``record`` as a row of ``table``; remembers the columns it added."""
-        values, schema = to_row(record, self._schemas[table], day)
-        self._schemas[table] = schema
-        return values
-
-
 def column_paths(schema: pa.Schema) -> set[str]:
     """Every column and nested field of ``schema``, as dotted paths (what a table lacks)."""
     paths: set[str] = set()
