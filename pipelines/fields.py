@@ -42,6 +42,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "question_id": "q-1", "text": "What is the foreign transaction fee?",
         "ts": "2026-11-22T10:00:00Z", "customer_id": "cust-7",
     },
+    "fraud-verdicts": {
+        "alert_id": "4f1c2a9e0b7d4e8f9a1b2c3d4e5f6a7b", "verdict": "fraud",
+        "ts": "2026-11-29T16:20:00Z", "analyst": "ana", "note": "chargeback received",
+    },
 }  # fmt: skip
 """One valid line per topic a user produces to (the input topics), in field order."""
 

@@ -33,6 +33,11 @@ PIPELINES: dict[str, PipelineEntry] = {
         "pipelines.fraud.triage_pipeline",
         "LLM analyst notes and similar past cases: fraud-alerts -> fraud-alerts-triaged",
     ),
+    "fraud-quality": PipelineEntry(
+        "pipelines.fraud.quality_pipeline",
+        "verdicts joined to their alerts, precision per rule: fraud-verdicts -> fraud-quality",
+        "pipelines.fraud.settings:QualitySettings",
+    ),
     "feedback": PipelineEntry(
         "pipelines.feedback.feedback_pipeline",
         "sentiment, key phrases, categories, insights and alerts: feedback -> feedback-*",

@@ -31,6 +31,7 @@ class Access:
 PIPELINE_ACCESS: dict[str, Access] = {
     "fraud": Access(reads=("transactions", "customers"), writes=("fraud-alerts",)),
     "fraud-triage": Access(reads=("fraud-alerts",), writes=("fraud-alerts-triaged",)),
+    "fraud-quality": Access(reads=("fraud-alerts", "fraud-verdicts"), writes=("fraud-quality",)),
     "feedback": Access(
         reads=("feedback", "feedback-enriched"),
         writes=("feedback-enriched", "feedback-insights", "feedback-alerts"),

@@ -116,6 +116,7 @@ class FraudAlert(Event):
 
 
 NoteSource = Literal["model", "facts"]
+VerdictValue = Literal["fraud", "legitimate"]
 
 
 class TriagedAlert(FraudAlert):
@@ -123,6 +124,46 @@ class TriagedAlert(FraudAlert):
     similar_alert_ids: list[str] = Field(default_factory=list)
     note_source: NoteSource = "model"
     """``facts``: the model's note stated what the alert does not, so it was rebuilt."""
+
+
+class FraudVerdict(Event):
+    alert_id: NonEmpty
+    verdict: VerdictValue
+    ts: AwareDatetime
+    analyst: str | None = None
+    note: str | None = None
+
+
+class QualityCounts(Event):
+    """Counts over alerts raised in a span of time; ``precision`` is null without verdicts.
+
+    ``precision`` is written even when null (``to_json_dict``): the contract lists it
+    among the required fields, and a reader must find it to tell "none judged" from 0.
+    """
+
+    alerts: int = Field(ge=0, description="alerts raised from window_start to window_end")
+    verdicts: int = Field(ge=0, description="alerts judged so far")
+    confirmed: int = Field(ge=0, description="alerts judged fraud")
+    precision: float | None = Field(ge=0, le=1, description="confirmed / verdicts")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {**super().to_json_dict(), "precision": self.precision}
+
+
+class FraudQuality(QualityCounts):
+    """How one rule fares: over the alerts raised in one window, or over all counted so far."""
+
+    rule: NonEmpty
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    scope: Literal["window", "cumulative"] = Field(
+        default="window", description="one window of alert time, or every alert counted so far"
+    )
+    by_severity: dict[Severity, QualityCounts] = Field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        by_severity = {name: counts.to_json_dict() for name, counts in self.by_severity.items()}
+        return {**super().to_json_dict(), "by_severity": by_severity}
 
 
 # --- feedback --------------------------------------------------------------------------

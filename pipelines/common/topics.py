@@ -52,7 +52,16 @@ class TopicSpec:
         }
 
 
-PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag", "cdc", "lake")
+PIPELINES = (
+    "fraud",
+    "fraud-triage",
+    "fraud-quality",
+    "feedback",
+    "knowledge",
+    "rag",
+    "cdc",
+    "lake",
+)
 """Every pipeline, each with its ``<pipeline>-dlq`` topic, created with the others at start.
 
 ``pipelines/registry.py`` maps the same names to their modules; the runtime never
@@ -64,6 +73,9 @@ CONTRACT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("customers", events.Customer, "card_id", "compact", FOREVER, tombstone_deletes=True),
     TopicSpec("fraud-alerts", events.FraudAlert, "card_id", retention_ms=30 * _DAY_MS),
     TopicSpec("fraud-alerts-triaged", events.TriagedAlert, "card_id", retention_ms=30 * _DAY_MS),
+    # Verdicts (chargebacks among them) come weeks after their alerts: kept over a year.
+    TopicSpec("fraud-verdicts", events.FraudVerdict, "alert_id", retention_ms=400 * _DAY_MS),
+    TopicSpec("fraud-quality", events.FraudQuality, "rule", retention_ms=30 * _DAY_MS),
     TopicSpec("feedback", events.Feedback, "feedback_id"),
     TopicSpec("feedback-enriched", events.EnrichedFeedback, "feedback_id"),
     TopicSpec("feedback-insights", events.FeedbackInsight, "window_start"),

@@ -40,3 +40,22 @@ class FraudSettings(BaseSettings):
             )
             raise ValueError(msg)
         return self
+
+
+class QualitySettings(BaseSettings):
+    """``streamwise run fraud-quality``: how long a verdict may follow its alert, window size."""
+
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", extra="ignore")
+
+    verdict_ttl: Duration = Field(
+        default=timedelta(days=180),
+        gt=timedelta(0),
+        description="a verdict this long after its alert (event time) is not counted, and an "
+        "alert's join state is forgotten this long after its last change: chargebacks take "
+        "weeks, card schemes allow about 120 days",
+    )
+    quality_window: Duration = Field(
+        default=timedelta(days=1),
+        gt=timedelta(0),
+        description="tumbling window of alert time for fraud-quality",
+    )

@@ -149,7 +149,7 @@ def test_an_event_without_unknown_fields_has_no_near_misses() -> None:
 
 
 @pytest.mark.parametrize(
-    "topic", ["transactions", "customers", "feedback", "kb-changes", "questions"]
+    "topic", ["transactions", "customers", "feedback", "kb-changes", "questions", "fraud-verdicts"]
 )
 def test_every_input_topic_has_an_example_line_that_validates_cleanly(topic: str) -> None:
     model = spec(topic).model
