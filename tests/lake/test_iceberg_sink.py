@@ -10,6 +10,7 @@ import pytest
 from quixstreams.sinks import SinkBackpressureError
 
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.common.sinks import iceberg
 from pipelines.common.sinks.iceberg import NAMESPACE, open_catalog
 from pipelines.common.sinks.rows import LakeRow
 from pipelines.lake.query import LakeMissing, open_lake
@@ -98,3 +99,18 @@ def test_an_unwritable_warehouse_is_backpressure_and_nothing_is_lost(lake: Lake)
 def test_a_lake_that_was_never_written_says_so(tmp_path: Path) -> None:
     with pytest.raises(LakeMissing, match=r"no lake at .*streamwise run lake"):
         open_lake(StreamwiseSettings(data_dir=tmp_path), LakeSettings())
+
+
+def test_old_snapshots_are_expired_and_the_offsets_still_hold(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(iceberg, "KEEP_SNAPSHOTS", 3)
+    monkeypatch.setattr(iceberg, "EXPIRE_EVERY", 2)
+    for n in range(8):
+        lake.add_alerts(range(n, n + 1))
+        lake.sink.flush()
+    table = open_catalog(lake.lake.location(lake.settings)).load_table((NAMESPACE, "fraud_alerts"))
+    assert len(table.metadata.snapshots) <= 3 + 1
+    lake.add_alerts(range(8))  # everything replayed
+    lake.sink.flush()
+    assert ids(lake) == [f"a{n}" for n in range(8)]
