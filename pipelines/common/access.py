@@ -30,7 +30,9 @@ class Access:
 
 PIPELINE_ACCESS: dict[str, Access] = {
     "fraud": Access(reads=("transactions", "customers"), writes=("fraud-alerts",)),
-    "fraud-triage": Access(reads=("fraud-alerts",), writes=("fraud-alerts-triaged",)),
+    "fraud-triage": Access(
+        reads=("fraud-alerts", "fraud-verdicts"), writes=("fraud-alerts-triaged",)
+    ),
     "fraud-quality": Access(reads=("fraud-alerts", "fraud-verdicts"), writes=("fraud-quality",)),
     "feedback": Access(
         reads=("feedback", "feedback-enriched"),

@@ -119,11 +119,19 @@ NoteSource = Literal["model", "facts"]
 VerdictValue = Literal["fraud", "legitimate"]
 
 
+class SimilarVerdict(Event):
+    alert_id: NonEmpty
+    verdict: VerdictValue
+
+
 class TriagedAlert(FraudAlert):
     note: str
     similar_alert_ids: list[str] = Field(default_factory=list)
     note_source: NoteSource = "model"
     """``facts``: the model's note stated what the alert does not, so it was rebuilt."""
+    similar_verdicts: list[SimilarVerdict] = Field(
+        default_factory=list, description="the latest verdict of each similar case judged"
+    )
 
 
 class FraudVerdict(Event):

@@ -8,6 +8,7 @@ themselves (``facts_note``), which states nothing the alert does not.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -68,22 +69,36 @@ def system_prompt(alert: FraudAlert) -> str:
     return SYSTEM_PROMPT.format(example=orjson.dumps({"note": example}).decode())
 
 
-def facts_note(alert: FraudAlert) -> str:
-    """A note from the alert's own reasons and the case's advice: nothing to get wrong."""
+def facts_note(alert: FraudAlert, earlier: str | None = None) -> str:
+    """A note from the alert's own reasons, what similar earlier cases were judged
+    (``earlier``, see ``earlier_verdicts``) and the case's advice: nothing to get wrong."""
     _, advice = note_example(alert)
     reasons = "; ".join(mask_pans(reason) for reason in alert.reasons)
-    return f"{reasons[:1].upper()}{reasons[1:]}. {advice}"
+    history = f" {earlier[:1].upper()}{earlier[1:]}." if earlier else ""
+    return f"{reasons[:1].upper()}{reasons[1:]}.{history} {advice}"
 
 
-def grounded_note(note: str, alert: FraudAlert, facts: str) -> tuple[str, NoteSource]:
+def grounded_note(
+    note: str, alert: FraudAlert, facts: str, earlier: str | None = None
+) -> tuple[str, NoteSource]:
     """``note`` if every figure and name in it is in ``facts``, else ``facts_note``.
 
     SmolLM2 often copies its example ("London ... Paris 40 seconds later") for a case
     that happened elsewhere: an analyst must not read invented places or counts.
     """
     if unsupported_numbers(note, [facts]) or unsupported_names(note, [facts]):
-        return facts_note(alert), "facts"
+        return facts_note(alert, earlier), "facts"
     return note, "model"
+
+
+def earlier_verdicts(similar: int, verdicts: Sequence[str]) -> str | None:
+    """``3 similar earlier, 2 confirmed fraud``: what analysts made of the similar earlier
+    cases (``verdicts``: those judged); None when none was judged, as "0 confirmed"
+    would then read as cleared."""
+    if not verdicts:
+        return None
+    confirmed = sum(verdict == "fraud" for verdict in verdicts)
+    return f"{similar} similar earlier, {confirmed} confirmed fraud"
 
 
 def case_text(alert: FraudAlert) -> str:
@@ -94,9 +109,10 @@ def case_text(alert: FraudAlert) -> str:
     return mask_pans(f"{alert.rule}{places}, severity {alert.severity}: " + " ".join(alert.reasons))
 
 
-def alert_facts(alert: FraudAlert) -> str:
-    """The facts the model may use, as JSON: no card number, no customer data."""
-    facts = {
+def alert_facts(alert: FraudAlert, earlier: str | None = None) -> str:
+    """The facts the model may use, as JSON: no card number, no customer data; with the
+    verdicts of similar earlier cases (``earlier``) when some were judged."""
+    facts: dict[str, Any] = {
         "rule": alert.rule,
         "severity": alert.severity,
         "transactions": len(alert.txn_ids),
@@ -105,4 +121,6 @@ def alert_facts(alert: FraudAlert) -> str:
     if alert.distance_km is not None:
         facts["distance_km"] = alert.distance_km
         facts["speed_kmh"] = alert.speed_kmh
+    if earlier:
+        facts["similar_cases"] = earlier
     return orjson.dumps(facts).decode()

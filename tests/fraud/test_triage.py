@@ -12,7 +12,7 @@ from pipelines.common.app import make_app
 from pipelines.common.backends import chat_model, embedder, vector_collection
 from pipelines.common.events import Customer, FraudAlert
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.fraud.notes import facts_note, system_prompt
+from pipelines.fraud.notes import alert_facts, earlier_verdicts, facts_note, system_prompt
 from pipelines.fraud.profile import apply_profile
 from pipelines.fraud.triage import CASES_COLLECTION, Triage
 from pipelines.fraud.triage_pipeline import build
@@ -60,6 +60,40 @@ def run_triage(settings: StreamwiseSettings, model: ChatModel) -> None:
     cases = vector_collection(settings, CASES_COLLECTION)
     build(papp, Triage(model, cases, embedder(settings)))
     papp.app.run(timeout=5)
+
+
+def test_a_similar_earlier_case_comes_with_the_verdict_it_got(
+    settings: StreamwiseSettings,
+) -> None:
+    model = chat_model(settings)
+    earlier, judged = travel_alert("j1", 0, "Paris"), T0 + timedelta(days=20)
+    # the verdict may come before triage stored its case: it waits on the case's id
+    produce(settings, "fraud-verdicts", [("j1", {"alert_id": "j1", "verdict": "fraud",
+                                                 "ts": judged.isoformat()})])  # fmt: skip
+    produce(settings, "fraud-alerts", [(earlier["card_id"], earlier)])
+    run_triage(settings, model)
+    later = travel_alert("j2", 5, "Paris (FR)")
+    produce(settings, "fraud-alerts", [(later["card_id"], later)])
+    run_triage(settings, model)
+
+    records = read(settings, "fraud-alerts-triaged", until=lambda r: len(r) >= 2)
+    triaged = {r.json()["alert_id"]: r.json() for r in records}
+    assert triaged["j1"]["similar_verdicts"] == []
+    assert triaged["j2"]["similar_alert_ids"] == ["j1"]
+    assert triaged["j2"]["similar_verdicts"] == [{"alert_id": "j1", "verdict": "fraud"}]
+    if triaged["j2"]["note_source"] == "facts":
+        assert "1 similar earlier, 1 confirmed fraud." in triaged["j2"]["note"]
+
+
+def test_the_facts_say_how_many_similar_earlier_cases_were_confirmed_fraud() -> None:
+    alert = FraudAlert.model_validate(travel_alert("a1", 0, "Paris"))
+    earlier = earlier_verdicts(3, ["fraud", "legitimate", "fraud"])
+
+    assert earlier == "3 similar earlier, 2 confirmed fraud"
+    assert orjson.loads(alert_facts(alert, earlier))["similar_cases"] == earlier
+    assert "3 similar earlier, 2 confirmed fraud. Check whether" in facts_note(alert, earlier)
+    assert earlier_verdicts(3, []) is None  # none judged: "0 confirmed" would read as cleared
+    assert "similar_cases" not in orjson.loads(alert_facts(alert))
 
 
 def test_alerts_get_a_note_and_their_similar_earlier_cases(settings: StreamwiseSettings) -> None:
