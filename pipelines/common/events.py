@@ -145,8 +145,8 @@ class FraudVerdict(Event):
 class QualityCounts(Event):
     """Counts over alerts raised in a span of time; ``precision`` is null without verdicts.
 
-    ``precision`` is written even when null (``to_json_dict``): the contract lists it
-    among the required fields, and a reader must find it to tell "none judged" from 0.
+    ``precision`` is written even when null (``to_json_dict``), here and in the counts
+    nested in a ``FraudQuality``: the contract lists it among the required fields.
     """
 
     alerts: int = Field(ge=0, description="alerts raised from window_start to window_end")
@@ -155,7 +155,8 @@ class QualityCounts(Event):
     precision: float | None = Field(ge=0, le=1, description="confirmed / verdicts")
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {**super().to_json_dict(), "precision": self.precision}
+        wire = self.model_dump(mode="json", by_alias=True).items()
+        return {key: value for key, value in wire if value is not None or key == "precision"}
 
 
 class FraudQuality(QualityCounts):
@@ -168,10 +169,6 @@ class FraudQuality(QualityCounts):
         default="window", description="one window of alert time, or every alert counted so far"
     )
     by_severity: dict[Severity, QualityCounts] = Field(default_factory=dict)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        by_severity = {name: counts.to_json_dict() for name, counts in self.by_severity.items()}
-        return {**super().to_json_dict(), "by_severity": by_severity}
 
 
 # --- feedback --------------------------------------------------------------------------
