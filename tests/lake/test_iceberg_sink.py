@@ -13,6 +13,7 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.sinks import iceberg
 from pipelines.common.sinks.iceberg import NAMESPACE, open_catalog
 from pipelines.common.sinks.rows import LakeRow
+from pipelines.lake.lake_pipeline import lake_schemas
 from pipelines.lake.query import LakeMissing, open_lake
 from pipelines.lake.settings import LakeSettings
 from tests.lake.lakes import TOPIC, Lake
@@ -114,3 +115,15 @@ def test_old_snapshots_are_expired_and_the_offsets_still_hold(
     lake.add_alerts(range(8))  # everything replayed
     lake.sink.flush()
     assert ids(lake) == [f"a{n}" for n in range(8)]
+
+
+def test_a_field_the_contract_adds_later_becomes_its_typed_column_at_start(tmp_path: Path) -> None:
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    location = LakeSettings(dir=folder).location(StreamwiseSettings(data_dir=tmp_path))
+    older = lake_schemas()["fraud_alerts"]
+    older = older.remove(older.get_field_index("from"))  # as the contract was before `from`
+    iceberg.ensure_tables(open_catalog(location), {"fraud_alerts": older})
+    Lake(folder)  # starts the sink
+    table = open_catalog(location).load_table((NAMESPACE, "fraud_alerts"))
+    assert pa.types.is_struct(iceberg.plain_schema(table).field("from").type)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +116,8 @@ def open_catalog(location: CatalogLocation) -> Catalog:
 
 
 def ensure_tables(catalog: Catalog, schemas: Mapping[str, pa.Schema]) -> dict[str, Table]:
-    """Each table of ``schemas``, created (partitioned by ``_day``) if it does not exist."""
+    """Each table of ``schemas``, created (partitioned by ``_day``) if it does not exist, and
+    given the columns of ``schemas`` it lacks (fields the contract added since)."""
     catalog.create_namespace_if_not_exists(NAMESPACE)
     tables = {}
     for name, schema in schemas.items():
@@ -133,8 +134,26 @@ def ensure_tables(catalog: Catalog, schemas: Mapping[str, pa.Schema]) -> dict[st
         if any(table.properties.get(k) != v for k, v in TABLE_PROPERTIES.items()):
             with table.transaction() as update:
                 update.set_properties(TABLE_PROPERTIES)
+        if missing := lacks(plain_schema(table), schema):
+            _add_contract_columns(table, schema, missing)
         tables[name] = table
     return tables
+
+
+def _add_contract_columns(table: Table, schema: pa.Schema, missing: Sequence[str]) -> None:
+    """Columns for the fields the contract added to a table's topic, with their own types.
+
+    A field a producer sent before the contract defined it has a column already, typed by
+    its values (JSON text for a list); that column stays as it is, and says so.
+    """
+    try:
+        with table.update_schema() as update:
+            update.union_by_name(schema)
+    except ValidationError as exc:
+        logger.warning("%s: the contract's columns %s do not fit the table's (%s); kept the "
+                       "table's", table.name()[-1], ", ".join(missing), exc)  # fmt: skip
+        return
+    logger.warning("%s: new column(s) of the contract %s", table.name()[-1], ", ".join(missing))
 
 
 def plain_schema(table: Table) -> pa.Schema:
