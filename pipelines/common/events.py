@@ -196,7 +196,9 @@ class FeedbackInsight(Event):
     window_end: AwareDatetime
     count: int = Field(ge=0)
     sentiment_counts: dict[str, int]
-    avg_rating: float | None
+    avg_rating: float | None = Field(
+        default=None, description="left out of the wire form when no item of the window is rated"
+    )
     top_categories: list[Any]
     top_key_phrases: list[Any]
     source_counts: dict[str, int]

@@ -184,3 +184,14 @@ def test_the_topics_page_covers_every_contract_topic_with_its_key() -> None:
 def test_the_committed_topics_page_is_what_the_models_say() -> None:
     committed = (Path(__file__).parents[2] / TOPICS_PAGE).read_text(encoding="utf-8")
     assert committed == topics_page(), f"regenerate: python -m pipelines.fields > {TOPICS_PAGE}"
+
+
+def test_an_insight_without_ratings_reads_back_from_its_wire_form() -> None:
+    insight = events.FeedbackInsight(
+        window_start="2026-11-20T10:00:00Z", window_end="2026-11-20T10:05:00Z", count=2,
+        sentiment_counts={"negative": 2}, avg_rating=None, top_categories=[],
+        top_key_phrases=[], source_counts={"email": 2},
+    )  # fmt: skip
+    wire = insight.to_json_dict()
+    assert "avg_rating" not in wire
+    assert events.FeedbackInsight.model_validate(wire) == insight
