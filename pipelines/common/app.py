@@ -67,8 +67,22 @@ def _processing_time_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -
     return time.time_ns() // 1_000_000
 
 
+def _not_ahead(timestamp_ms: int) -> int:
+    """``timestamp_ms``, but never later than now.
+
+    Brokers reject a record timestamp too far in the future (Kafka 4: one hour by
+    default), so one producer's wrong clock, written on to an internal or output topic,
+    would otherwise stop the pipeline.
+    """
+    return min(timestamp_ms, time.time_ns() // 1_000_000)
+
+
+def _not_ahead_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -> int:
+    return _not_ahead(timestamp_ms)
+
+
 def _record_time_ms(record: KeyedRecord, key: Any, timestamp_ms: int, headers: Any) -> int:
-    return min(record.ts_ms, time.time_ns() // 1_000_000)
+    return _not_ahead(record.ts_ms)
 
 
 @dataclass(frozen=True)
@@ -154,9 +168,10 @@ class PipelineApp:
 
         After a repartition a message has a new key and comes from an internal topic; its
         origin headers (``origin.py``) let a dead letter still carry the producer's key
-        and name the input topic, partition and offset, as the contract promises.
+        and name the input topic, partition and offset, as the contract promises. Its
+        event time goes on as its timestamp there, never later than now (``_not_ahead``).
         """
-        return sdf.set_headers(stamp_origin).group_by(key, **options)
+        return sdf.set_headers(stamp_origin).set_timestamp(_not_ahead_ms).group_by(key, **options)
 
     def publish(
         self, sdf: StreamingDataFrame, name: str, *, key: Callable[[Any], Any] | None = None

@@ -25,7 +25,6 @@ time one of its alerts is judged (``quality.py`` says why alert time, not verdic
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from quixstreams.dataframe import StreamingDataFrame
@@ -78,13 +77,6 @@ class QualityCounter:
         return records
 
 
-def _not_ahead_ms(value: Any, key: Any, timestamp_ms: int, headers: Any) -> int:
-    """A message's event time, but never later than now: a re-keyed message is written to
-    an internal topic with it, and brokers reject timestamps an hour ahead (one producer's
-    wrong clock would stop the pipeline)."""
-    return min(timestamp_ms, time.time_ns() // 1_000_000)
-
-
 def _alert_id(event: FraudAlert | FraudVerdict) -> str:
     return event.alert_id
 
@@ -95,9 +87,9 @@ def _rule(contribution: Contribution) -> str:
 
 def _by_alert_id(papp: PipelineApp, topic: str, model: type[Event]) -> StreamingDataFrame:
     """Topic ``topic`` re-keyed by alert id, the producer's bytes kept for dead letters."""
-    sdf = papp.app.dataframe(papp.topic(topic)).set_timestamp(_not_ahead_ms)
     return papp.regroup(
-        sdf, _alert_id, name="alert_id", key_serializer="str", key_deserializer="str",
+        papp.app.dataframe(papp.topic(topic)), _alert_id, name="alert_id",
+        key_serializer="str", key_deserializer="str",
         value_serializer=OriginalBytesSerializer(), value_deserializer=EventDeserializer(model),
     )  # fmt: skip
 
