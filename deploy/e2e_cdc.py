@@ -15,14 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from deploy.stack import LONDON, PARIS, compose, produce, purchase, read_topic, wait_healthy
+from pipelines.devenv.postgres import BANK_SCHEMA
 
 CARD = "e2e-cdc-card"
-TABLES = (
-    "create table customers (card_id text primary key, customer_id text not null, "
-    "home_country text not null, travel_notices jsonb, risk_tier text not null default "
-    "'standard'); create table documents (doc_id text primary key, title text not null, "
-    "body text not null);"
-)
 
 
 class Report(Protocol):
@@ -45,7 +40,7 @@ def check_cdc(report: Report) -> None:
     compose("--profile", "cdc", "up", "-d", "--no-build", "--no-recreate", "postgres")
     waiting = wait_healthy(["postgres"])
     if waiting is None:
-        psql(TABLES)
+        psql(BANK_SCHEMA)
         compose("--profile", "cdc", "up", "-d", "--no-build", "--no-recreate",
                 "connect", "cdc-connector", "cdc")  # fmt: skip
         waiting = wait_healthy(["connect", "cdc-connector", "cdc"])

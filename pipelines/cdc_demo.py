@@ -31,11 +31,9 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.demo import DemoError, check_alive, start_pipelines, wait_until_consuming
 from pipelines.devenv.broker import process
 from pipelines.devenv.connect import debezium_postgres_config, running_connect
-from pipelines.devenv.postgres import running_postgres
+from pipelines.devenv.postgres import BANK_SCHEMA, running_postgres
 
 CARD = "card-4242"
-TABLE = """create table customers (card_id text primary key, customer_id text not null,
-  home_country text not null, travel_notices jsonb, risk_tier text not null default 'standard')"""
 LONDON = {"lat": 51.5074, "lon": -0.1278, "country": "GB", "merchant": "Pret, London"}
 PARIS = {"lat": 48.8566, "lon": 2.3522, "country": "FR", "merchant": "Fnac, Paris"}
 WAIT_S = 120.0
@@ -56,7 +54,7 @@ def run_cdc_demo(settings: StreamwiseSettings) -> int:
         running_postgres() as postgres,
         running_connect(settings.broker or "", logs / "connect") as connect,
     ):
-        postgres.psql(TABLE)
+        postgres.psql(BANK_SCHEMA)
         console.print(
             f"PostgreSQL on {postgres.host}:{postgres.port}, Kafka Connect at {connect.url}"
         )

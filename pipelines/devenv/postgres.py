@@ -21,6 +21,14 @@ from pipelines.devenv.broker import free_port
 from pipelines.devenv.broker.process import tail
 
 _PG_ROOT = Path("/usr/lib/postgresql")
+BANK_SCHEMA = """
+create table customers (card_id text primary key, customer_id text not null,
+  home_country text not null, travel_notices jsonb, risk_tier text not null default 'standard');
+create table documents (doc_id text primary key, title text not null, body text not null);
+"""
+"""The tables the CDC tests, demos and e2e capture: our field names as columns but for a
+document's text, in ``body`` (mapped with ``STREAMWISE_CDC_KB_COLUMNS=text=body``), and the
+travel notices as JSONB."""
 _CONFIG = """
 wal_level = logical
 max_wal_senders = 4

@@ -9,43 +9,22 @@ connector's topics given one partition where ours have two, so nothing lines up 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from confluent_kafka import Producer
 
 from pipelines.common.clients import producer_config
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.devenv.connect import ConnectWorker, debezium_postgres_config, running_connect
-from pipelines.devenv.postgres import Postgres, running_postgres
+from pipelines.devenv.connect import ConnectWorker, debezium_postgres_config
+from pipelines.devenv.postgres import Postgres
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.settings import KnowledgeSettings
 from tests.fraud.transactions import LONDON, PARIS, txn
 from tests.kafkaio import Record, lag, produce, read
 from tests.knowledge.conftest import run_sync
 from tests.processes import create_topics, start_pipeline, stop, wait_for
-
-SCHEMA = """
-create table customers (card_id text primary key, customer_id text not null,
-  home_country text not null, travel_notices jsonb, risk_tier text not null default 'standard');
-create table documents (doc_id text primary key, title text not null, body text not null);
-"""
-
-
-@pytest.fixture
-def postgres() -> Iterator[Postgres]:
-    with running_postgres() as pg:
-        pg.psql(SCHEMA)
-        yield pg
-
-
-@pytest.fixture
-def connect(settings: StreamwiseSettings, tmp_path: Path) -> Iterator[ConnectWorker]:
-    with running_connect(settings.broker or "", tmp_path / "connect") as worker:
-        yield worker
 
 
 def connector_topic(settings: StreamwiseSettings, table: str) -> str:

@@ -7,10 +7,6 @@ JSONB notices, the notices updated away, then the profile removed (delete and to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from confluent_kafka.admin import AdminClient
 
 from pipelines.common.cdc.debezium import decode_change
@@ -18,27 +14,12 @@ from pipelines.common.cdc.mapping import customer_profile
 from pipelines.common.events import Customer
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.devenv.broker.process import tail
-from pipelines.devenv.connect import ConnectWorker, debezium_postgres_config, running_connect
-from pipelines.devenv.postgres import Postgres, running_postgres
+from pipelines.devenv.connect import ConnectWorker, debezium_postgres_config
+from pipelines.devenv.postgres import Postgres
 from tests import kafkaio
 from tests.processes import wait_for
 
-TABLE = """create table customers (card_id text primary key, customer_id text not null,
-  home_country text not null, travel_notices jsonb, risk_tier text not null default 'standard')"""
 NOTICE = '[{"country": "FR", "from": "2026-12-01", "to": "2026-12-09"}]'
-
-
-@pytest.fixture
-def postgres() -> Iterator[Postgres]:
-    with running_postgres() as pg:
-        pg.psql(TABLE)
-        yield pg
-
-
-@pytest.fixture
-def connect(settings: StreamwiseSettings, tmp_path: Path) -> Iterator[ConnectWorker]:
-    with running_connect(settings.broker or "", tmp_path / "connect") as worker:
-        yield worker
 
 
 def test_a_row_inserted_updated_and_deleted_reaches_us_as_debezium_writes_it(
