@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from quixstreams.models import HeadersTuples
-from quixstreams.sinks import BaseSink, SinkBackpressureError
+from quixstreams.sinks import BaseSink
 
 from models import Embedder
-from pipelines.common.outage import WAITING_OUT
+from pipelines.common.sinks.backpressure import DestinationOutage
 from pipelines.knowledge.index import KnowledgeIndex
 from pipelines.knowledge.sync import SyncPlan
 from state.vectors import VectorStoreUnavailable
@@ -46,10 +46,10 @@ class KnowledgeSink(BaseSink):
         backoff_s: float = 5.0,
     ) -> None:
         super().__init__()
-        self._connect, self._embedder, self._backoff_s = connect, embedder, backoff_s
+        self._connect, self._embedder = connect, embedder
+        self._outage = DestinationOutage(SINK_STEP, "chroma", "the sync", backoff_s)
         self._index: KnowledgeIndex | None = None
         self._pending: list[SyncPlan] = []
-        self._unavailable_since: float | None = None
         self.embedded = 0
         self.applied = 0
 
@@ -79,17 +79,8 @@ class KnowledgeSink(BaseSink):
         try:
             embedded = index.apply(plans, self._embedder)
         except VectorStoreUnavailable as exc:
-            if self._unavailable_since is None:  # one line when it starts, not one per retry
-                self._unavailable_since = time.monotonic()
-                WAITING_OUT.started(SINK_STEP)
-                logger.warning("chroma unavailable: %s; the sync pauses and retries every "
-                               "%.0f s, nothing is dropped", exc, self._backoff_s)  # fmt: skip
-            raise SinkBackpressureError(retry_after=self._backoff_s) from exc
-        if self._unavailable_since is not None:
-            logger.warning("chroma reachable again after %.0f s",
-                           time.monotonic() - self._unavailable_since)  # fmt: skip
-            self._unavailable_since = None
-            WAITING_OUT.ended(SINK_STEP)
+            raise self._outage.backpressure(exc) from exc
+        self._outage.available()
         self.embedded += embedded
         self.applied += len(plans)
         logger.info(

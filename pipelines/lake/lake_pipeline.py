@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipelines.common.access import PIPELINE_ACCESS
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.events import Event
@@ -29,14 +30,7 @@ from pipelines.common.sinks.rows import LakeRow, event_day, table_name, table_sc
 from pipelines.common.topics import spec
 from pipelines.lake.settings import LakeSettings
 
-LAKE_TOPICS = (
-    "fraud-alerts",
-    "fraud-alerts-triaged",
-    "feedback-enriched",
-    "feedback-insights",
-    "feedback-alerts",
-    "answers",
-)
+LAKE_TOPICS = PIPELINE_ACCESS["lake"].reads
 """The topics the lake keeps, each as the table ``table_name(topic)``."""
 
 

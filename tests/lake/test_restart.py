@@ -13,7 +13,7 @@ from pipelines.common.clients import client_config, pipeline_group
 from pipelines.common.settings import StreamwiseSettings
 from tests.kafkaio import lag, produce, read
 from tests.lake.lakes import alert
-from tests.lake.running import alert_ids, start_lake, wait_for_rows
+from tests.lake.running import alert_ids, start_lake
 from tests.processes import create_topics, stop, wait_for
 
 ALERTS = 3000
@@ -31,6 +31,15 @@ def caught_up(settings: StreamwiseSettings, log: Path) -> None:
         timeout_s=90,
         what=lambda: f"the lake's offsets at the end; log: {log.read_text()[-2000:]}",
     )
+
+
+def drain(settings: StreamwiseSettings, log: Path) -> None:
+    """Run the lake until it has read the topic to its end, then stop it with SIGTERM."""
+    lake = start_lake(settings, log)
+    try:
+        caught_up(settings, log)
+    finally:
+        assert stop(lake) == 0, log.read_text()[-2000:]
 
 
 def topic_ids(settings: StreamwiseSettings) -> Counter[str]:
@@ -54,12 +63,7 @@ def test_sigkill_mid_stream_then_restart_leaves_no_row_missing_or_doubled(
         first.wait(30)
     held_at_kill = alert_ids(settings).total()
 
-    second = start_lake(settings, log)
-    try:
-        wait_for_rows(settings, ALERTS, log)
-        caught_up(settings, log)
-    finally:
-        assert stop(second) == 0, log.read_text()[-2000:]
+    drain(settings, log)
     assert held_at_kill < ALERTS, "killed mid-stream"
     assert alert_ids(settings) == topic_ids(settings), "each record once, none missing"
 
@@ -72,20 +76,10 @@ def test_offsets_lost_after_the_appends_replay_nothing_into_the_tables(
     create_topics(settings)
     log = tmp_path / "lake.log"
     send(settings, range(ALERTS))
-    first = start_lake(settings, log)
-    try:
-        wait_for_rows(settings, ALERTS, log)
-        caught_up(settings, log)
-    finally:
-        assert stop(first) == 0, log.read_text()[-2000:]
+    drain(settings, log)
     rewind(settings, "fraud-alerts")
     assert sum(lag(settings, "lake", "fraud-alerts").values()) == ALERTS
-
-    second = start_lake(settings, log)
-    try:
-        caught_up(settings, log)
-    finally:
-        assert stop(second) == 0, log.read_text()[-2000:]
+    drain(settings, log)
     assert alert_ids(settings) == topic_ids(settings)
     assert max(alert_ids(settings).values()) == 1
     assert "replayed row(s), all in the table already" in log.read_text()

@@ -50,10 +50,15 @@ def _float(value: Any) -> Any:
     raise _Slow
 
 
-def _bool(value: Any) -> Any:
-    if value is None or type(value) is bool:
-        return value
-    raise _Slow
+def _exactly(kind: type) -> Convert:
+    """Values of exactly ``kind`` (not a subclass: ``True`` is no int, a datetime no date)."""
+
+    def convert(value: Any) -> Any:
+        if value is None or type(value) is kind:
+            return value
+        raise _Slow
+
+    return convert
 
 
 def _timestamp(value: Any) -> Any:
@@ -61,12 +66,6 @@ def _timestamp(value: Any) -> Any:
         return None
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC)
-    raise _Slow
-
-
-def _date(value: Any) -> Any:
-    if value is None or type(value) is date:
-        return value
     raise _Slow
 
 
@@ -121,9 +120,9 @@ def compile_type(type_: pa.DataType) -> Convert:
         return _map(compile_type(type_.item_type))
     scalars: list[tuple[Callable[[pa.DataType], bool], Convert]] = [
         (pa.types.is_string, _text), (pa.types.is_large_string, _text),
-        (pa.types.is_boolean, _bool), (pa.types.is_integer, _int),
+        (pa.types.is_boolean, _exactly(bool)), (pa.types.is_integer, _int),
         (pa.types.is_floating, _float), (pa.types.is_timestamp, _timestamp),
-        (pa.types.is_date, _date),
+        (pa.types.is_date, _exactly(date)),
     ]  # fmt: skip
     return next((convert for matches, convert in scalars if matches(type_)), _general)
 

@@ -35,7 +35,6 @@ handed to ``reject`` (the dead-letter topic) and its neighbours are written.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +54,7 @@ from quixstreams.models import HeadersTuples
 from quixstreams.sinks import BaseSink, SinkBackpressureError
 from sqlalchemy.exc import OperationalError
 
-from pipelines.common.outage import WAITING_OUT
+from pipelines.common.sinks.backpressure import DestinationOutage
 from pipelines.common.sinks.book import SchemaBook
 from pipelines.common.sinks.offsets import (
     OFFSETS_PROPERTY,
@@ -206,11 +205,10 @@ class IcebergSink(BaseSink):
         super().__init__()
         self._location, self._book, self._reject = location, book, reject
         self._new_tables = dict(tables)
-        self._backoff_s = backoff_s
+        self._outage = DestinationOutage(SINK_STEP, "lake", "the lake", backoff_s)
         self._catalog: Catalog | None = None
         self._pending: dict[str, list[Pending]] = {}
         self._commits: dict[str, int] = {}
-        self._unavailable_since: float | None = None
         self.written = self.skipped = self.rejected = 0
 
     def setup(self) -> None:
@@ -249,18 +247,8 @@ class IcebergSink(BaseSink):
             logger.warning("%s; converting the checkpoint's records again", exc)
             raise SinkBackpressureError(retry_after=0.0) from exc
         except TRANSIENT as exc:
-            if self._unavailable_since is None:  # one line when it starts, not one per retry
-                self._unavailable_since = time.monotonic()
-                WAITING_OUT.started(SINK_STEP)
-                logger.warning("lake unavailable: %s: %s; the lake pauses and retries every "
-                               "%.0f s, nothing is dropped", type(exc).__name__, exc,
-                               self._backoff_s)  # fmt: skip
-            raise SinkBackpressureError(retry_after=self._backoff_s) from exc
-        if self._unavailable_since is not None:
-            logger.warning("lake available again after %.0f s",
-                           time.monotonic() - self._unavailable_since)  # fmt: skip
-            self._unavailable_since = None
-            WAITING_OUT.ended(SINK_STEP)
+            raise self._outage.backpressure(f"{type(exc).__name__}: {exc}") from exc
+        self._outage.available()
 
     def on_paused(self) -> None:
         """Backpressure rewinds the partitions to their last commit: drop what is pending."""
