@@ -78,7 +78,13 @@ class SentimentHead:
 
     @property
     def version(self) -> str:
-        """Short digest of the weights: part of every cache key built on this head."""
+        """Short digest of the weights: part of every cache key built on this head.
+
+        A refit head carries its own (``refit.refit_version``, from its base and its
+        labels), so the version does not hang on the last bits of floating point.
+        """
+        if "version" in self.metadata:
+            return str(self.metadata["version"])
         digest = hashlib.sha256(self.weights.tobytes() + self.bias.tobytes())
         return digest.hexdigest()[:12]
 
