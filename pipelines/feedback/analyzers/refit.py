@@ -12,7 +12,7 @@ learning from it is a small multinomial logistic regression, no encoder pass.
   a version is a function of (shipped head, labels) and nothing else.
 * Hold back a stable share of the labels (chosen by a hash of the feedback id, not by
   arrival order), fit on the rest, and ship only if the refit is not less accurate than
-  the current head on the held-back ones.
+  the current head on the held-back ones (with none held back, nothing is shipped).
 * The version is a digest of the base version and the labels used, not of the weights:
   a replay with the same labels gets the same version on any machine, whatever the last
   bits of its floating point.
@@ -29,7 +29,8 @@ import numpy as np
 
 from pipelines.feedback.analyzers.sentiment_head import Floats, SentimentHead
 
-DEFAULT_PENALTY = 0.1
+DEFAULT_PENALTY = 0.01
+DEFAULT_MIN_LABELS = 100
 DEFAULT_HOLDOUT_PERCENT = 20
 DEFAULT_STEPS = 300
 LEARNING_RATE = 0.5
@@ -125,7 +126,7 @@ def refit(
     x_check, y_check = _matrix(check, base), [c.sentiment for c in check]
     candidate_accuracy = accuracy(weights, bias, base.labels, x_check, y_check)
     current_accuracy = accuracy(current.weights, current.bias, current.labels, x_check, y_check)
-    shipped = candidate_accuracy >= current_accuracy
+    shipped = bool(check) and candidate_accuracy >= current_accuracy  # unchecked: never
     head = current
     if shipped:
         metadata = {

@@ -144,6 +144,14 @@ class SentimentClassifier:
         digest = hashlib.sha256(f"{embedder.model_id}+{head.version}".encode())
         self.version = digest.hexdigest()[:12]
 
+    @property
+    def head(self) -> SentimentHead:
+        return self._head
+
+    def features(self, texts: Sequence[str]) -> Floats:
+        """The head's input per text: what a label correction is learned from (``refit``)."""
+        return features(self._embedder.embed(texts), texts)
+
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """One ``{label: probability}`` per text."""
         return self._head.probabilities(self._embedder.embed(texts), texts)
