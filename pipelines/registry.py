@@ -53,6 +53,11 @@ PIPELINES: dict[str, PipelineEntry] = {
         "answer questions from the latest knowledge, with citations: questions -> answers",
         "pipelines.knowledge.settings:KnowledgeSettings",
     ),
+    "answer-kpis": PipelineEntry(
+        "pipelines.knowledge.kpis_pipeline",
+        "ratings joined to their answers, satisfaction and latency: answers -> answer-kpis",
+        "pipelines.knowledge.settings:KpiSettings",
+    ),
     "cdc": PipelineEntry(
         "pipelines.cdc.cdc_pipeline",
         "Debezium's row changes as contract events: connector topics -> customers, kb-changes",

@@ -40,6 +40,7 @@ PIPELINE_ACCESS: dict[str, Access] = {
     ),
     "knowledge": Access(reads=("kb-changes",)),
     "rag": Access(reads=("questions", "customers"), writes=("answers",)),
+    "answer-kpis": Access(reads=("answers", "answer-ratings"), writes=("answer-kpis",)),
     "cdc": Access(reads=(), writes=("customers", "kb-changes")),
     "lake": Access(
         reads=(

@@ -34,6 +34,7 @@ from pipelines.common.clients import (
     producer_config,
 )
 from pipelines.common.dlq import DeadLetters
+from pipelines.common.events import Event
 from pipelines.common.metrics import PipelineMetrics, serving
 from pipelines.common.origin import stamp_origin, without_origin
 from pipelines.common.outage import (
@@ -42,7 +43,12 @@ from pipelines.common.outage import (
     outage_budget_s,
     pipeline_meanwhile,
 )
-from pipelines.common.serialization import KeyedRecord, KeyedRecordSerializer
+from pipelines.common.serialization import (
+    EventDeserializer,
+    KeyedRecord,
+    KeyedRecordSerializer,
+    OriginalBytesSerializer,
+)
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.state_memory import bounded_rocksdb_options
 from pipelines.common.stops import explain
@@ -172,6 +178,22 @@ class PipelineApp:
         event time goes on as its timestamp there, never later than now (``_not_ahead``).
         """
         return sdf.set_headers(stamp_origin).set_timestamp(_not_ahead_ms).group_by(key, **options)
+
+    def rekeyed(
+        self, name: str, model: type[Event], key: Callable[[Any], str], key_name: str
+    ) -> StreamingDataFrame:
+        """Topic ``name`` re-keyed by ``key`` (named ``key_name``), for a join by that key.
+
+        Whoever produced it, two topics re-keyed here are partitioned alike: a topic keyed
+        so by the contract may still come from a producer whose partitioner (librdkafka's
+        default) puts a key elsewhere than Quix's murmur2. The producer's bytes travel
+        through the internal topic, so a dead letter after it still carries them.
+        """
+        return self.regroup(
+            self.app.dataframe(self.topic(name)), key, name=key_name,
+            key_serializer="str", key_deserializer="str",
+            value_serializer=OriginalBytesSerializer(), value_deserializer=EventDeserializer(model),
+        )  # fmt: skip
 
     def publish(
         self, sdf: StreamingDataFrame, name: str, *, key: Callable[[Any], Any] | None = None

@@ -256,3 +256,40 @@ class Answer(Event):
     model: str
     latency_ms: float = Field(ge=0)
     status: Literal["ok", "rejected", "no_context"]
+
+
+class AnswerRating(Event):
+    """A user's judgement of one answer; a later rating of the same question replaces it."""
+
+    question_id: NonEmpty
+    rating: Literal["up", "down"]
+    ts: AwareDatetime
+    comment: str | None = None
+
+
+class LowRatedDoc(Event):
+    doc_id: str
+    down_answers: int = Field(ge=1, description="down-rated answers of the window citing it")
+
+
+class AnswerKpis(Event):
+    """One window of answer time: how the answers fared, and what to fix in the knowledge base.
+
+    ``satisfaction`` is written even when null (no answer of the window rated yet): the
+    contract lists it among the required fields, as are the latency percentiles.
+    """
+
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    answers: int = Field(ge=0)
+    status_counts: dict[str, int]
+    rated: int = Field(ge=0, description="answers of the window rated so far")
+    satisfaction: float | None = Field(ge=0, le=1, description="share of up among rated")
+    latency_p50_ms: float | None = Field(ge=0)
+    latency_p95_ms: float | None = Field(ge=0)
+    low_rated_docs: list[LowRatedDoc] = Field(
+        description="the documents cited most by the window's down-rated answers"
+    )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)

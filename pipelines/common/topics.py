@@ -59,6 +59,7 @@ PIPELINES = (
     "feedback",
     "knowledge",
     "rag",
+    "answer-kpis",
     "cdc",
     "lake",
 )
@@ -83,6 +84,9 @@ CONTRACT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("kb-changes", events.KbChange, "doc_id", "compact", FOREVER),
     TopicSpec("questions", events.Question, "question_id", retention_ms=_DAY_MS),
     TopicSpec("answers", events.Answer, "question_id", retention_ms=_DAY_MS),
+    # A rating may come days after its answer; kept as long as KNOWLEDGE_RATING_TTL's default.
+    TopicSpec("answer-ratings", events.AnswerRating, "question_id", retention_ms=30 * _DAY_MS),
+    TopicSpec("answer-kpis", events.AnswerKpis, "window_start", retention_ms=30 * _DAY_MS),
 )
 
 JOINED: tuple[tuple[str, ...], ...] = (("transactions", "customers"),)

@@ -27,18 +27,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.state import State
 
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
 from pipelines.common.epoch import duration_ms
-from pipelines.common.events import Event, FraudAlert, FraudQuality, FraudVerdict
-from pipelines.common.serialization import (
-    EventDeserializer,
-    JsonSerializer,
-    OriginalBytesSerializer,
-)
+from pipelines.common.events import FraudAlert, FraudQuality, FraudVerdict
+from pipelines.common.serialization import JsonSerializer
 from pipelines.common.settings import StreamwiseSettings, load_settings
 from pipelines.fraud.quality import Contribution, VerdictJoin, tally
 from pipelines.fraud.quality_gauges import QualityGauges
@@ -85,20 +80,11 @@ def _rule(contribution: Contribution) -> str:
     return contribution.rule
 
 
-def _by_alert_id(papp: PipelineApp, topic: str, model: type[Event]) -> StreamingDataFrame:
-    """Topic ``topic`` re-keyed by alert id, the producer's bytes kept for dead letters."""
-    return papp.regroup(
-        papp.app.dataframe(papp.topic(topic)), _alert_id, name="alert_id",
-        key_serializer="str", key_deserializer="str",
-        value_serializer=OriginalBytesSerializer(), value_deserializer=EventDeserializer(model),
-    )  # fmt: skip
-
-
 def build(papp: PipelineApp, settings: QualitySettings) -> None:
     """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``."""
     counter = QualityCounter(settings, QualityGauges(papp.metrics.registry))
-    events = _by_alert_id(papp, "fraud-alerts", FraudAlert).concat(
-        _by_alert_id(papp, "fraud-verdicts", FraudVerdict)
+    events = papp.rekeyed("fraud-alerts", FraudAlert, _alert_id, "alert_id").concat(
+        papp.rekeyed("fraud-verdicts", FraudVerdict, _alert_id, "alert_id")
     )
     contributions = events.apply(stage("judge", counter.judge), stateful=True).filter(
         lambda contribution: contribution is not None

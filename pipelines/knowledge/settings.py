@@ -7,8 +7,12 @@ characters can silently lose its tail.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipelines.common.settings import Duration
 
 
 class KnowledgeSettings(BaseSettings):
@@ -37,4 +41,25 @@ class KnowledgeSettings(BaseSettings):
     )
     max_wait_s: float = Field(
         default=10.0, ge=0, description="longest a question may wait for min_versions"
+    )
+
+
+class KpiSettings(BaseSettings):
+    """``streamwise run answer-kpis``: window size, how late a rating may come, docs listed."""
+
+    model_config = SettingsConfigDict(env_prefix="KNOWLEDGE_", extra="ignore")
+
+    kpi_window: Duration = Field(
+        default=timedelta(hours=1),
+        ge=timedelta(milliseconds=1),
+        description="tumbling window of answer time for answer-kpis",
+    )
+    rating_ttl: Duration = Field(
+        default=timedelta(days=30),
+        ge=timedelta(milliseconds=1),
+        description="a rating this long after its answer is not counted, and a question's "
+        "join state is forgotten this long after its last change",
+    )
+    low_rated_docs: int = Field(
+        default=5, ge=1, description="documents listed in low_rated_docs, most down-rated first"
     )
