@@ -92,3 +92,12 @@ def test_a_label_the_head_does_not_know_is_refused() -> None:
     head = _head()
     with pytest.raises(ValueError, match="'furious'"):
         refit(head, head, [Correction("fb-1", (0.0, 0.0, 0.0, 0.0), "furious")])
+
+
+def test_a_refit_with_no_label_held_back_is_not_shipped() -> None:
+    head = _head()
+    training_only = [c for c in _corrections("fb", 40, "new") if not held_back(c.feedback_id, 20)]
+    result = refit(head, head, training_only, SETTINGS)
+    assert result.held_back == 0
+    assert not result.shipped
+    assert result.head is head
