@@ -55,8 +55,8 @@ PIPELINE_ACCESS: dict[str, Access] = {
 }
 """Every pipeline of ``topics.PIPELINES``; each also writes its ``<pipeline>-dlq``."""
 
-SERVE_ACCESS = Access(reads=("answers",), writes=("questions",))
-"""``serve`` and ``ask``: publish questions, read answers by assignment (no group)."""
+SERVE_ACCESS = Access(reads=("answers",), writes=("questions", "answer-ratings"))
+"""``serve`` and ``ask``: publish questions and ratings, read answers by assignment (no group)."""
 
 DASHBOARD_TOPICS = ("feedback-enriched", "feedback-insights", "feedback-alerts")
 DASHBOARD_ACCESS = Access(reads=DASHBOARD_TOPICS)

@@ -24,7 +24,7 @@ from pipelines.common.clients import (
     create_registry_topics,
     producer_config,
 )
-from pipelines.common.events import Answer, Question
+from pipelines.common.events import Answer, AnswerRating, Question
 from pipelines.common.outage import watching
 from pipelines.common.serialization import PoisonMessage, decode_event, encode_json
 from pipelines.common.settings import StreamwiseSettings
@@ -83,6 +83,7 @@ class AnswerRouter:
     def __init__(self, settings: StreamwiseSettings) -> None:
         self._questions = settings.topic_prefix + "questions"
         self._answers = settings.topic_prefix + "answers"
+        self._ratings = settings.topic_prefix + "answer-ratings"
         create_registry_topics(settings, SERVE_ACCESS.topics)
         self.outage = watching(client_config(settings), SERVE_MEANWHILE)
         watched = self.outage.stats_config()
@@ -143,6 +144,17 @@ class AnswerRouter:
         finally:
             with self._lock:
                 self._waiting.pop(question_id, None)
+
+    def rate(self, rating: AnswerRating, timeout_s: float = 10.0) -> None:
+        """Publish ``rating`` to ``answer-ratings``; ``BrokerUnavailable`` if it was not taken."""
+        if self.outage.ongoing:
+            msg = "the broker is unreachable: the rating cannot be published now; retry later"
+            raise BrokerUnavailable(msg)
+        raw = encode_json(rating)
+        self._producer.produce(self._ratings, key=rating.question_id, value=raw)
+        if self._producer.flush(timeout_s) != 0:
+            msg = f"could not publish the rating to {self._ratings!r}"
+            raise BrokerUnavailable(msg)
 
     def close(self) -> None:
         self._stop.set()

@@ -65,13 +65,15 @@ def test_exactly_once_adds_the_transactional_ids_of_the_group_and_nothing_else()
     }
 
 
-def test_serve_writes_questions_and_reads_answers_without_a_group() -> None:
+def test_serve_writes_questions_and_ratings_and_reads_answers_without_a_group() -> None:
     granted = _granted("serve", exactly_once=False)
     assert {(op, name) for _, op, _, name in granted} == {
         ("Write", "literal:p.questions"), ("Describe", "literal:p.questions"),
         ("DescribeConfigs", "literal:p.questions"),
         ("Read", "literal:p.answers"), ("Describe", "literal:p.answers"),
         ("DescribeConfigs", "literal:p.answers"),
+        ("Write", "literal:p.answer-ratings"), ("Describe", "literal:p.answer-ratings"),
+        ("DescribeConfigs", "literal:p.answer-ratings"),
     }  # fmt: skip
 
 

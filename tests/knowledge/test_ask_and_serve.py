@@ -154,7 +154,11 @@ def answers_over_http(base: str) -> None:
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     too_large = httpx.post(f"{base}/v1/ask", content=b" " * (MAX_BODY_BYTES + 1), timeout=10)
     assert too_large.status_code == 413
-    assert set(httpx.get(f"{base}/openapi.json").json()["paths"]) == {"/v1/ask", "/healthz"}
+    assert set(httpx.get(f"{base}/openapi.json").json()["paths"]) == {
+        "/v1/ask",
+        "/v1/answers/{question_id}/rating",
+        "/healthz",
+    }
     assert httpx.get(f"{base}/docs").status_code == 404  # no pages loading scripts from a CDN
 
 
