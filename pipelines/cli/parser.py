@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="the same as 'ask', over HTTP (POST /v1/ask)",
         description="Serve POST /v1/ask (JSON in: {text, customer_id?, min_versions?, "
-        "timeout_s?}; JSON out: the answer) for web apps, by request/reply over the topics.",
+        "timeout_s?}; JSON out: the answer) for web apps, by request/reply over the topics, "
+        "and POST /v1/answers/{question_id}/rating ({rating: up|down, comment?}) for its answers.",
     )
     _listen_args(serve, 8080)
     serve.set_defaults(handler=http_verb("pipelines.knowledge.serve"))
