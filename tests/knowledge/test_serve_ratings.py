@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines.common.auth import new_token, parse_tokens
+from pipelines.common.auth import Principal, new_token, parse_tokens
 from pipelines.common.http import serving
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.knowledge.ratings import Asked, RecentAnswers
 from pipelines.knowledge.replies import AnswerRouter
 from pipelines.knowledge.serve import make_app
 from tests.kafkaio import produce, read
@@ -107,3 +108,20 @@ def test_ratings_take_the_scope_of_the_answers_question_and_refusals_publish_not
     assert ratings[0].json() == taken.json()
     paths = httpx.get(f"{serve.base}/openapi.json", headers=bearer(STAFF)).json()["paths"]
     assert "/v1/answers/{question_id}/rating" in paths
+
+
+def test_serve_forgets_its_oldest_answers_past_its_capacity() -> None:
+    recent = RecentAnswers(capacity=2)
+    for question_id in ("q1", "q2", "q3"):
+        recent.remember(question_id, Asked("c-1"))
+
+    assert [recent.asked(q) for q in ("q1", "q2", "q3")] == [None, Asked("c-1"), Asked("c-1")]
+
+
+def test_an_answer_asked_for_no_one_is_rated_by_staff_or_without_tokens_only() -> None:
+    staff, c1 = Principal("agent-7", "staff"), Principal("app-c1", "customer:c-1")
+    by_staff, by_c1 = Asked.by(None, staff), Asked.by(None, c1)
+
+    assert (by_staff.customer_id, by_c1.customer_id) == (None, "c-1")
+    assert [by_staff.may_be_rated_by(p) for p in (None, staff, c1)] == [True, True, False]
+    assert [by_c1.may_be_rated_by(p) for p in (None, staff, c1)] == [True, True, True]
