@@ -43,6 +43,7 @@ from deploy.stack import (
     make_tokens,
     metrics_of,
     ollama_chats,
+    pipeline_services,
     produce,
     purchase,
     read_topic,
@@ -52,7 +53,6 @@ from deploy.stack import (
 from pipelines.fraud.generator import GeneratedStream, generate
 from pipelines.fraud.rules import IMPOSSIBLE_TRAVEL
 
-PIPELINES = ("fraud", "fraud-triage", "feedback", "knowledge", "rag")
 REFUNDS = "Refunds are paid within 30 days of the returned item reaching our warehouse."
 OTHER_DOCS = {
     "shipping": "Standard shipping takes 3 to 5 working days. Express shipping arrives next day.",
@@ -263,7 +263,7 @@ def run(report: Report) -> None:
 
     scraped = {
         c[:12]: "streamwise_messages_in_total" in metrics_of(c)
-        for p in PIPELINES
+        for p in pipeline_services()
         for c in containers(p)
     }
     report.check(

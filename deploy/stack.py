@@ -76,8 +76,18 @@ def render() -> None:
 
 def default_services() -> list[str]:
     """The services ``up`` starts without ``--profile`` (``config --services`` lists all)."""
-    config = yaml.safe_load(RENDERED.read_text())
-    return [name for name, svc in config["services"].items() if not svc.get("profiles")]
+    return [name for name, svc in _rendered_services().items() if not svc.get("profiles")]
+
+
+def pipeline_services() -> list[str]:
+    """The default services that run a pipeline (``streamwise run ...``)."""
+    services = _rendered_services()
+    return [name for name in default_services() if services[name].get("command", [""])[0] == "run"]
+
+
+def _rendered_services() -> dict[str, Any]:
+    services: dict[str, Any] = yaml.safe_load(RENDERED.read_text())["services"]
+    return services
 
 
 def containers(service: str) -> list[str]:

@@ -140,3 +140,13 @@ def test_pipelines_wait_for_their_dependencies_to_be_healthy(resolved: dict[str,
     assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
     for name in ("kafka", "chroma", "ollama"):
         assert services[name]["healthcheck"]["test"], name
+
+
+def test_the_e2e_override_puts_every_service_on_the_host_network() -> None:
+    """``make e2e`` runs with no bridge network: a service the override forgets has no
+    network at all there, and waits for a broker it can never reach."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    override = yaml.safe_load((ROOT / "deploy" / "compose.e2e.yml").read_text())["services"]
+    forgotten = [name for name in services if name not in override]
+    assert not forgotten, f"add them to deploy/compose.e2e.yml: {forgotten}"
+    assert all(svc.get("network_mode") == "host" for svc in override.values())
