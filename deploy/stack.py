@@ -80,9 +80,14 @@ def default_services() -> list[str]:
 
 
 def pipeline_services() -> list[str]:
-    """The default services that run a pipeline (``streamwise run ...``)."""
+    """The default services that run a pipeline (``streamwise run ...``; the Chroma server's
+    own ``chroma run`` is not one)."""
     services = _rendered_services()
-    return [name for name in default_services() if services[name].get("command", [""])[0] == "run"]
+    return [
+        name
+        for name in default_services()
+        if "entrypoint" not in services[name] and services[name].get("command", [""])[0] == "run"
+    ]
 
 
 def _rendered_services() -> dict[str, Any]:
