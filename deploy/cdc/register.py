@@ -18,6 +18,11 @@ import httpx
 WAIT_S = 120.0
 
 
+NOT_READY = {404, 409, 500, 502, 503}
+"""What Connect answers while it starts or rebalances: its REST server listens before its
+resources are registered (404) and before the worker has joined its group (409, 5xx)."""
+
+
 def main(name: str, path: str) -> int:
     url = os.environ.get("CONNECT_URL", "http://connect:8083")
     config = string.Template(Path(path).read_text()).substitute(os.environ)
@@ -28,17 +33,24 @@ def main(name: str, path: str) -> int:
                 f"{url}/connectors/{name}/config", content=config,
                 headers={"Content-Type": "application/json"}, timeout=30,
             )  # fmt: skip
-            break
+            said = f"{response.status_code} {response.text}"
+            if response.status_code not in NOT_READY:
+                break
         except httpx.TransportError as exc:
-            if time.monotonic() > deadline:
-                print(f"register: Kafka Connect at {url} did not answer: {exc}", file=sys.stderr)
-                return 1
-            time.sleep(2)
+            said = f"did not answer: {exc}"
+        if time.monotonic() > deadline:
+            print(f"register: Kafka Connect at {url} not ready: {said}", file=sys.stderr)
+            return 1
+        time.sleep(2)
     if response.is_error:
-        print(f"register: {name} refused: {response.status_code} {response.text}", file=sys.stderr)
+        print(f"register: {name} refused: {said}", file=sys.stderr)
         return 1
     while time.monotonic() < deadline:
-        status = httpx.get(f"{url}/connectors/{name}/status", timeout=10).json()
+        reply = httpx.get(f"{url}/connectors/{name}/status", timeout=10)
+        status = reply.json() if reply.is_success else {}
+        if "connector" not in status:  # created, not yet started by the worker
+            time.sleep(1)
+            continue
         states = [status["connector"]["state"], *(t["state"] for t in status.get("tasks", []))]
         if "FAILED" in states:
             print(f"register: {name} failed: {status}", file=sys.stderr)
