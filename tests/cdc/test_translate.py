@@ -11,6 +11,7 @@ from pipelines.cdc.settings import CdcSettings
 from pipelines.cdc.translate import customer_record, kb_record
 from pipelines.common.serialization import KeyedRecord, PoisonMessage
 from pipelines.common.settings import SettingsError, load_settings
+from tests.processes import cli
 
 COMMIT_MS = 1764583200000
 SOURCE = {"connector": "postgresql", "ts_ms": COMMIT_MS, "lsn": 24023128}
@@ -109,3 +110,11 @@ def test_the_settings_name_the_connector_topic_and_only_known_fields(
 def test_a_delete_without_the_card_column_names_replica_identity_full() -> None:
     with pytest.raises(PoisonMessage, match="REPLICA IDENTITY FULL"):
         customer_record(envelope("d", {"id": 7}, None), key(id="7"), {}, 0)
+
+
+def test_run_cdc_with_nothing_to_translate_is_one_line_before_any_broker() -> None:
+    done = cli("run", "cdc", env={"STREAMWISE_BROKER": "127.0.0.1:1"})
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "set STREAMWISE_CDC_CUSTOMERS=debezium" in line
