@@ -6,10 +6,8 @@
 set -euo pipefail
 tag=$1
 packages=$2
-if docker image inspect "$tag" >/dev/null 2>&1; then
-  echo "base image $tag: present"
-  exit 0
-fi
+source deploy/image-lib.sh
+skip_if_present base "$tag"
 echo "base image $tag: mmdebstrap bookworm with $packages..."
 started=$(date +%s)
 mmdebstrap --quiet --variant=minbase --include="$packages" \
@@ -20,5 +18,4 @@ mmdebstrap --quiet --variant=minbase --include="$packages" \
   "deb http://deb.debian.org/debian bookworm-updates main" \
   "deb http://deb.debian.org/debian-security bookworm-security main" \
   | docker import --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' - "$tag" >/dev/null
-size=$(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec)
-echo "base image $tag: built in $(( $(date +%s) - started )) s, $size"
+report_built base "$tag" "$started"

@@ -5,10 +5,8 @@
 set -euo pipefail
 python=$1
 tag=$2
-if docker image inspect "$tag" >/dev/null 2>&1; then
-  echo "kafka image $tag: present"
-  exit 0
-fi
+source deploy/image-lib.sh
+skip_if_present kafka "$tag"
 read -r scala kafka log4j < <("$python" -c 'from pipelines.devenv.broker import kafka as k; print(k.SCALA_VERSION, k.KAFKA_VERSION, k.LOG4J_VERSION)')
 context=.build/kafka
 rm -rf "$context" && mkdir -p "$context"
@@ -19,8 +17,4 @@ mvn -q -B -f "$context/pom.xml" dependency:copy-dependencies \
   -DoutputDirectory="$PWD/$context/libs" -DincludeScope=runtime >.build/kafka-jars.log 2>&1 \
   || { tail -30 .build/kafka-jars.log; exit 1; }
 rm "$context/pom.xml"
-started=$(date +%s)
-docker build --quiet --network host -t "$tag" -f deploy/kafka/Dockerfile "$context" \
-  >.build/kafka-image.log 2>&1 || { tail -30 .build/kafka-image.log; exit 1; }
-size=$(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec)
-echo "kafka image $tag: built in $(( $(date +%s) - started )) s, $size"
+build_image kafka "$tag" -f deploy/kafka/Dockerfile "$context"
