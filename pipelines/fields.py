@@ -46,6 +46,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "alert_id": "4f1c2a9e0b7d4e8f9a1b2c3d4e5f6a7b", "verdict": "fraud",
         "ts": "2026-11-29T16:20:00Z", "analyst": "ana", "note": "chargeback received",
     },
+    "feedback-labels": {
+        "feedback_id": "f-2001", "ts": "2026-11-29T16:25:00Z", "sentiment": "negative",
+        "category": "delivery", "labeller": "sam",
+    },
 }  # fmt: skip
 """One valid line per topic a user produces to (the input topics), in field order."""
 

@@ -191,6 +191,50 @@ class EnrichedFeedback(Feedback):
     model: NonEmpty
 
 
+class FeedbackLabel(Event):
+    """A person's correction of an enriched item; a later label of the same item replaces it."""
+
+    feedback_id: NonEmpty
+    ts: AwareDatetime
+    sentiment: Sentiment | None = None
+    category: NonEmpty | None = None
+    labeller: str | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Self:
+        if self.sentiment is None and self.category is None:
+            msg = "a label needs a sentiment, a category or both"
+            raise ValueError(msg)
+        return self
+
+
+class FeedbackClassifier(Event):
+    """One refit of the feedback classifier on this deployment's labels, shipped or not.
+
+    A shipped version analyzes every item stamped at or after ``effective_from`` (and
+    items before it keep the version in effect at their time, so replays do not change);
+    ``head`` and ``prototypes`` are its parameters, which every feedback process loads.
+    """
+
+    version: NonEmpty
+    model: NonEmpty = Field(description="what `model` on feedback-enriched says under it")
+    ts: AwareDatetime
+    effective_from: AwareDatetime
+    shipped: bool
+    labels: int = Field(ge=0, description="labels the refit learned from, held-back ones included")
+    held_back: int = Field(ge=0, description="labels kept aside to validate the refit")
+    accuracy: float | None = Field(
+        default=None, ge=0, le=1, description="the refit's sentiment accuracy on the held-back"
+    )
+    previous_accuracy: float | None = Field(
+        default=None, ge=0, le=1, description="the version in use's accuracy on the same labels"
+    )
+    category_accuracy: float | None = Field(default=None, ge=0, le=1)
+    previous_category_accuracy: float | None = Field(default=None, ge=0, le=1)
+    head: dict[str, Any] | None = None
+    prototypes: dict[str, list[float]] | None = None
+
+
 class FeedbackInsight(Event):
     window_start: AwareDatetime
     window_end: AwareDatetime

@@ -81,6 +81,10 @@ CONTRACT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("feedback-enriched", events.EnrichedFeedback, "feedback_id"),
     TopicSpec("feedback-insights", events.FeedbackInsight, "window_start"),
     TopicSpec("feedback-alerts", events.FeedbackAlert, "category", retention_ms=30 * _DAY_MS),
+    # Labels are learned from as they come (the pipeline keeps them); kept a month to replay.
+    TopicSpec("feedback-labels", events.FeedbackLabel, "feedback_id", retention_ms=30 * _DAY_MS),
+    # Every version ever shipped stays: an item is analyzed by the one in effect at its time.
+    TopicSpec("feedback-classifier", events.FeedbackClassifier, "version", "compact", FOREVER),
     TopicSpec("kb-changes", events.KbChange, "doc_id", "compact", FOREVER),
     TopicSpec("questions", events.Question, "question_id", retention_ms=_DAY_MS),
     TopicSpec("answers", events.Answer, "question_id", retention_ms=_DAY_MS),
