@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("pipelines", "models", "state")
 PIPELINES = ("pipelines.fraud", "pipelines.feedback", "pipelines.knowledge", "pipelines.lake",
-             "pipelines.cdc")  # fmt: skip
+             "pipelines.cdc", "pipelines.console")  # fmt: skip
 LOWER_FLOORS = ("models", "state")
 RUNTIME = "pipelines.common"
 DEVENV = "pipelines.devenv"

@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "feedback. It reads the feedback topics and Chroma.",
     )
     _listen_args(dashboard, 8050)
-    dashboard.set_defaults(handler=http_verb("pipelines.feedback.dashboard.server"))
+    dashboard.set_defaults(handler=http_verb("pipelines.console.server"))
 
     topics = verbs.add_parser(
         "topics",

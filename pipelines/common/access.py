@@ -35,8 +35,13 @@ PIPELINE_ACCESS: dict[str, Access] = {
     ),
     "fraud-quality": Access(reads=("fraud-alerts", "fraud-verdicts"), writes=("fraud-quality",)),
     "feedback": Access(
-        reads=("feedback", "feedback-enriched"),
-        writes=("feedback-enriched", "feedback-insights", "feedback-alerts"),
+        reads=("feedback", "feedback-enriched", "feedback-labels", "feedback-classifier"),
+        writes=(
+            "feedback-enriched",
+            "feedback-insights",
+            "feedback-alerts",
+            "feedback-classifier",
+        ),
     ),
     "knowledge": Access(reads=("kb-changes",)),
     "rag": Access(reads=("questions", "customers"), writes=("answers",)),
@@ -58,8 +63,22 @@ PIPELINE_ACCESS: dict[str, Access] = {
 SERVE_ACCESS = Access(reads=("answers",), writes=("questions", "answer-ratings"))
 """``serve`` and ``ask``: publish questions and ratings, read answers by assignment (no group)."""
 
-DASHBOARD_TOPICS = ("feedback-enriched", "feedback-insights", "feedback-alerts")
-DASHBOARD_ACCESS = Access(reads=DASHBOARD_TOPICS)
+DASHBOARD_TOPICS = (
+    "fraud-alerts-triaged",
+    "fraud-verdicts",
+    "fraud-quality",
+    "feedback-enriched",
+    "feedback-insights",
+    "feedback-alerts",
+    "feedback-labels",
+    "feedback-classifier",
+    "answer-kpis",
+    "answers",
+    "kb-changes",
+)
+DASHBOARD_ACCESS = Access(reads=DASHBOARD_TOPICS, writes=("fraud-verdicts", "feedback-labels"))
+"""``streamwise dashboard``, the operations console: reads every topic its three pages show
+(from the beginning, in a group of its own) and publishes analysts' verdicts and labels."""
 DASHBOARD_GROUP_PREFIX = "streamwise-dashboard-"
 """Each dashboard process subscribes in a group of its own under this prefix."""
 

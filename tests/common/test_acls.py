@@ -7,7 +7,7 @@ import shlex
 from pipelines.common.access import DASHBOARD_ACCESS, PIPELINE_ACCESS, pipeline_topics
 from pipelines.common.acls import COMMAND, client_acls, render
 from pipelines.common.topics import PIPELINES, REGISTRY
-from pipelines.feedback.dashboard import view
+from pipelines.console import classifier_view, feedback_view, fraud_view, knowledge_view
 
 
 def test_every_pipeline_declares_registry_topics_only() -> None:
@@ -17,7 +17,14 @@ def test_every_pipeline_declares_registry_topics_only() -> None:
 
 
 def test_the_dashboard_reads_the_topics_its_view_shows() -> None:
-    assert set(DASHBOARD_ACCESS.reads) == {view.INSIGHTS, view.ALERTS, view.ENRICHED}
+    shown = {
+        feedback_view.INSIGHTS, feedback_view.ALERTS, feedback_view.ENRICHED,
+        classifier_view.CLASSIFIER, classifier_view.LABELS,
+        fraud_view.TRIAGED, fraud_view.VERDICTS, fraud_view.QUALITY,
+        knowledge_view.KPIS, knowledge_view.KB_CHANGES, knowledge_view.ANSWERS,
+    }  # fmt: skip
+    assert set(DASHBOARD_ACCESS.reads) == shown
+    assert set(DASHBOARD_ACCESS.writes) == {fraud_view.VERDICTS, classifier_view.LABELS}
 
 
 def _granted(client: str, *, exactly_once: bool) -> set[tuple[str, str, str, str]]:

@@ -14,8 +14,8 @@ import httpx
 
 from pipelines.common.http import serving
 from pipelines.common.settings import StreamwiseSettings
+from pipelines.console.server import make_app as dashboard_app
 from pipelines.devenv.broker import embedded_broker
-from pipelines.feedback.dashboard.server import make_app as dashboard_app
 from pipelines.knowledge.replies import AnswerRouter
 from pipelines.knowledge.serve import make_app
 from tests.processes import wait_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pipelines.feedback.dashboard.view import ALERTS, ENRICHED, INSIGHTS, DashboardView
+from pipelines.console.feedback_view import ALERTS, ENRICHED, INSIGHTS, DashboardView
 
 SENTIMENTS = ["positive", "negative", "neutral", "negative", "positive"]
 

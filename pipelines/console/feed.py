@@ -1,8 +1,9 @@
-"""The dashboard's feed: its topics, read from the beginning, into a ``DashboardView``.
+"""The console's feed: every topic it shows, read from the beginning, into its views.
 
 A throwaway consumer group that never commits, so every start rebuilds the picture
-from ``feedback-insights``, ``feedback-alerts`` and ``feedback-enriched``: the topics
-are the only source, the dashboard keeps no copy of its own.
+from the topics of ``DASHBOARD_ACCESS.reads`` (fraud, feedback and knowledge): the
+topics are the only source, the console keeps no copy of its own. Each record goes to
+every view; a view takes the topics it knows and ignores the rest.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import orjson
 from confluent_kafka import Consumer
@@ -18,17 +21,22 @@ from pipelines.common.access import DASHBOARD_ACCESS, DASHBOARD_GROUP_PREFIX
 from pipelines.common.clients import client_config
 from pipelines.common.outage import watching
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.feedback.dashboard.view import DashboardView
 
 logger = logging.getLogger(__name__)
 
 
-class TopicReader(threading.Thread):
-    """Feeds ``view`` from the dashboard topics until ``stop()``."""
+class View(Protocol):
+    """What the reader feeds: one decoded record of a topic (its unprefixed name)."""
 
-    def __init__(self, settings: StreamwiseSettings, view: DashboardView) -> None:
+    def add(self, topic: str, value: dict[str, Any]) -> None: ...
+
+
+class TopicReader(threading.Thread):
+    """Feeds ``views`` from the console's topics until ``stop()``."""
+
+    def __init__(self, settings: StreamwiseSettings, views: Sequence[View]) -> None:
         super().__init__(name="dashboard-reader", daemon=True)
-        self._settings, self._view = settings, view
+        self._settings, self._views = settings, tuple(views)
         self._stopping = threading.Event()
         group = f"{settings.topic_prefix}{DASHBOARD_GROUP_PREFIX}{uuid.uuid4().hex[:8]}"
         self.outage = watching(
@@ -54,7 +62,8 @@ class TopicReader(threading.Thread):
                     continue
                 try:
                     value = orjson.loads(message.value())
-                    self._view.add(message.topic()[len(prefix) :], value)
+                    for view in self._views:
+                        view.add(message.topic()[len(prefix) :], value)
                 except (ValueError, KeyError, TypeError) as exc:  # JSON or timestamp
                     logger.warning("dashboard skipped a record of %s: %s", message.topic(), exc)
         finally:

@@ -1,20 +1,6 @@
-// streamwise feedback dashboard: polls /api/summary and draws it with plain SVG (no CDN: offline).
+// The feedback page: polls /api/summary and draws it with plain SVG (no CDN: offline), with
+// the classifier's version and accuracy and correct-this-label controls on the latest items.
 "use strict";
-
-const REFRESH_MS = 3000;
-const COLORS = { positive: "#2e9e5b", neutral: "#9aa4b1", negative: "#d64545" };
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-function el(tag, attrs = {}, text) {
-  const node = tag.startsWith("svg:") ? document.createElementNS(SVG_NS, tag.slice(4)) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function time(iso) {
-  return new Date(iso).toISOString().slice(11, 16);
-}
 
 function sentimentChart(windows) {
   const svg = document.getElementById("sentiment-chart");
@@ -105,18 +91,65 @@ function alerts(rows) {
   }
 }
 
-function items(id, rows, emptyText) {
+function itemNode(item, labels) {
+  const li = el("li", { "data-feedback-id": item.feedback_id });
+  const tag = el("span", { class: "tag", style: `background:${COLORS[item.sentiment] || "#888"}` }, item.sentiment || "?");
+  li.append(tag, el("span", {}, item.text));
+  const score = item.score !== undefined ? ` · similarity ${item.score}` : "";
+  li.append(el("div", { class: "meta" }, `${item.category} · ${item.source} · ${item.feedback_id}${score}`));
+  if (labels) li.append(labelControls(item, labels[item.feedback_id]));
+  return li;
+}
+
+// Correct this label: a sentiment and/or a category, published to feedback-labels.
+function labelControls(item, given) {
+  const box = el("div", { class: "label" });
+  const said = given ? `labelled ${[given.sentiment, given.category].filter(Boolean).join(" · ")}` +
+    (given.labeller ? ` by ${given.labeller}` : "") : "";
+  const status = el("span", { class: "label-given" }, said);
+  const open = el("button", { class: "correct-label" }, "correct label");
+  const form = el("form", { class: "label-form", hidden: "" });
+  const sentiment = el("select", { name: "sentiment" });
+  sentiment.append(el("option", { value: "" }, "sentiment…"));
+  for (const s of ["positive", "neutral", "negative"]) sentiment.append(el("option", { value: s }, s));
+  const category = el("input", { name: "category", type: "text", placeholder: `category (now ${item.category})` });
+  form.append(sentiment, category, el("button", { class: "save-label", type: "submit" }, "save label"));
+  open.addEventListener("click", () => { form.hidden = !form.hidden; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { feedback_id: item.feedback_id };
+    if (sentiment.value) body.sentiment = sentiment.value;
+    if (category.value.trim()) body.category = category.value.trim();
+    const [ok, message] = await post("/api/feedback/labels", body);
+    status.textContent = message;
+    if (ok) form.hidden = true;
+  });
+  box.append(open, status, form);
+  return box;
+}
+
+function items(id, rows, emptyText, labels) {
   const list = document.getElementById(id);
-  list.replaceChildren();
-  if (!rows.length) { list.append(el("li", { class: "empty" }, emptyText)); return; }
-  for (const item of rows) {
-    const li = el("li");
-    const tag = el("span", { class: "tag", style: `background:${COLORS[item.sentiment] || "#888"}` }, item.sentiment || "?");
-    li.append(tag, el("span", {}, item.text));
-    const score = item.score !== undefined ? ` · similarity ${item.score}` : "";
-    li.append(el("div", { class: "meta" }, `${item.category} · ${item.source} · ${item.feedback_id}${score}`));
-    list.append(li);
+  if (!labels) {
+    list.replaceChildren();
+    if (!rows.length) { list.append(el("li", { class: "empty" }, emptyText)); return; }
+    for (const item of rows) list.append(itemNode(item));
+    return;
   }
+  const labelled = rows.map((item) => ({ item, label: labels[item.feedback_id] || null }));
+  keyedList(list, labelled, (r) => r.item.feedback_id, (r) => itemNode(r.item, labels), emptyText);
+}
+
+function classifier(state) {
+  const c = state.current;
+  setText("classifier-version", c ? c.version : "none shipped yet");
+  setText("classifier-accuracy", c ? pct(c.accuracy) : "–");
+  setText("classifier-detail", c ? `model ${c.model} · effective from ${when(c.effective_from)} · ` +
+    `measured on ${c.held_back} held-back of ${c.labels} labels · previous ${pct(c.previous_accuracy)}` +
+    (c.category_accuracy !== null && c.category_accuracy !== undefined ? ` · category ${pct(c.category_accuracy)}` : "") : "");
+  const u = state.unshipped;
+  setText("classifier-unshipped", u ? `Latest refit ${u.version} (${when(u.ts)}) was not shipped: ` +
+    `accuracy ${pct(u.accuracy)} against ${pct(u.previous_accuracy)} before, on ${u.held_back} held-back labels.` : "");
 }
 
 function render(summary) {
@@ -132,45 +165,8 @@ function render(summary) {
   bars("phrases", summary.top_key_phrases);
   bars("sources", summary.sources);
   alerts(summary.alerts);
-  items("latest", summary.latest, "no feedback yet");
-}
-
-// With a tokens file the API needs a staff token: open the page as /#token=<token>. The
-// fragment never reaches the server or its logs; the token stays in this tab's storage.
-const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromFragment) {
-  sessionStorage.setItem("streamwise-token", fromFragment);
-  history.replaceState(null, "", location.pathname);
-}
-const token = sessionStorage.getItem("streamwise-token");
-const authorization = token ? { Authorization: `Bearer ${token}` } : {};
-
-async function api(path) {
-  const response = await fetch(path, { cache: "no-store", headers: authorization });
-  if (response.status === 401 || response.status === 403) {
-    const live = document.getElementById("live");
-    live.className = "live stale";
-    live.textContent = "needs a staff token: open /#token=<token>";
-    throw new Error((await response.json()).error);
-  }
-  return response.json();
-}
-
-async function refresh() {
-  const live = document.getElementById("live");
-  try {
-    const summary = await api("/api/summary");
-    render(summary);
-    const reachable = summary.broker_reachable !== false;
-    live.className = reachable ? "live" : "live stale";
-    live.textContent = reachable ? "live" : "broker unreachable: figures may be stale";
-    document.body.dataset.loaded = "true";
-  } catch (err) {
-    if (!live.textContent.startsWith("needs")) {
-      live.className = "live stale";
-      live.textContent = "reconnecting";
-    }
-  }
+  items("latest", summary.latest, "no feedback yet", summary.classifier.labels);
+  classifier(summary.classifier);
 }
 
 document.getElementById("search-form").addEventListener("submit", async (event) => {
@@ -181,5 +177,4 @@ document.getElementById("search-form").addEventListener("submit", async (event) 
   items("search-results", result.hits, "no similar feedback");
 });
 
-refresh();
-setInterval(refresh, REFRESH_MS);
+poll("feedback", "/api/summary", render);

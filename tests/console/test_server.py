@@ -25,7 +25,7 @@ from pipelines.common.events import EnrichedFeedback
 from pipelines.common.http import serving
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import all_topics
-from pipelines.feedback.dashboard.server import make_app
+from pipelines.console.server import make_app
 from pipelines.feedback.enrich import Enriched
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import to_record
@@ -103,7 +103,7 @@ def running_dashboard(
     env = {**os.environ, "STREAMWISE_BROKER": str(settings.broker),
            "STREAMWISE_DATA_DIR": str(settings.data_dir),
            "STREAMWISE_TOPIC_PREFIX": settings.topic_prefix}  # fmt: skip
-    code = ("from pipelines.feedback.dashboard.server import serve; "
+    code = ("from pipelines.console.server import serve; "
             "from pipelines.common.settings import StreamwiseSettings; "
             "serve(StreamwiseSettings(), '127.0.0.1', 0)")  # fmt: skip
     process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
@@ -194,7 +194,7 @@ def test_the_page_shows_the_fed_figures_in_headless_chromium(
 
     screenshot = tmp_path / "dashboard.png"
     subprocess.run(
-        [str(CHROMIUM), *CHROMIUM_FLAGS, f"--screenshot={screenshot}", dashboard],
+        [str(CHROMIUM), *CHROMIUM_FLAGS, f"--screenshot={screenshot}", dashboard + "#feedback"],
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     assert screenshot.stat().st_size > 20_000

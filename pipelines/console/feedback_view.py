@@ -1,4 +1,4 @@
-"""What the dashboard shows, computed from the records it has read: pure and bounded.
+"""What the console's feedback page shows, computed from the records it has read: pure and bounded.
 
 ``DashboardView`` is fed the decoded records of ``feedback-insights``, ``feedback-alerts``
 and ``feedback-enriched`` and answers with one JSON summary: the latest windows in time
@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from pipelines.common.epoch import duration_ms, from_ms, to_ms
+from pipelines.common.events import Sentiment
 from pipelines.common.text.pii import mask_pii
-from pipelines.feedback.insights import SENTIMENTS
 
 JsonDict = dict[str, Any]
+SENTIMENTS: tuple[str, ...] = get_args(Sentiment)
 
 INSIGHTS = "feedback-insights"
 ALERTS = "feedback-alerts"
