@@ -11,10 +11,10 @@ STAMP := $(VENV)/.streamwise-installed
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF
 
-# Debian packages that tests (headless Chromium for the dashboard, docker-compose to
+# Debian packages that tests (headless Chromium and its driver for the console, docker-compose to
 # validate the compose file, PostgreSQL and Maven for the Debezium CDC stack) and
 # benchmarks (the Debian FAQ as a retrieval set) need.
-TEST_DEBS := chromium docker-compose postgresql maven
+TEST_DEBS := chromium chromium-driver docker-compose postgresql maven
 BENCH_DEBS := debian-faq r-doc-info
 
 .PHONY: demo cdc-demo test lint format bench venv clean test-debs bench-debs \
