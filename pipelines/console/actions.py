@@ -78,17 +78,13 @@ def verdict_event(raw: bytes, who: str | None, now: datetime | None = None) -> F
 def label_event(raw: bytes, who: str | None, now: datetime | None = None) -> FeedbackLabel:
     """The ``FeedbackLabel`` a posted ``{feedback_id, sentiment?, category?, labeller?}`` is.
 
-    A label that corrects nothing (neither sentiment nor category) is refused: it would
-    teach the classifier nothing and read like a confirmation nobody gave.
+    A label that corrects nothing (neither sentiment nor category) is refused by the
+    event itself: it would teach the classifier nothing.
     """
     data = _body(raw, LABEL_FIELDS)
     if who is not None:
         data["labeller"] = who
-    label = _validated(FeedbackLabel, {**data, "ts": now or datetime.now(UTC)})
-    if label.sentiment is None and label.category is None:
-        msg = "a label needs a 'sentiment' or a 'category'"
-        raise BadAction(msg)
-    return label
+    return _validated(FeedbackLabel, {**data, "ts": now or datetime.now(UTC)})
 
 
 class Publisher:

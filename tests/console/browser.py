@@ -66,9 +66,12 @@ def wait_until(
 
 
 def screenshot(driver: WebDriver, name: str) -> Path:
-    """Save the page as ``build/screenshots/<name>.png`` and say where."""
+    """Save the whole page as ``build/screenshots/<name>.png`` and say where."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(int(height) + 160, 800))  # the whole page (plus the frame)
+    driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(path))
     SAVED.append(path)
     print(f"screenshot: {path}")
