@@ -14,11 +14,17 @@ function satisfactionChart(windows) {
   const max = Math.max(...windows.map((w) => w.answers), 1);
   const bw = (W - pad * 2) / windows.length;
   windows.forEach((w, i) => {
-    const h = ((H - pad * 2) * w.answers) / max;
-    const up = w.satisfaction === null ? 0 : h * w.satisfaction;
-    const bar = el("svg:rect", { x: pad + i * bw + 1, y: H - pad - h, width: Math.max(bw - 2, 1), height: h, fill: "#c9ced6" });
-    bar.append(el("svg:title", {}, `${time(w.window_start)}: ${w.answers} answers, satisfaction ${pct(w.satisfaction)}`));
-    svg.append(bar, el("svg:rect", { x: pad + i * bw + 1, y: H - pad - up, width: Math.max(bw - 2, 1), height: up, fill: COLORS.positive }));
+    // one bar of answers: rated up (green), rated down (red), not rated (grey)
+    const scale = (H - pad * 2) / max;
+    const up = w.satisfaction === null ? 0 : w.rated * w.satisfaction;
+    let y = H - pad;
+    for (const [n, fill] of [[up, COLORS.positive], [w.rated - up, COLORS.negative], [w.answers - w.rated, "#c9ced6"]]) {
+      const h = n * scale;
+      y -= h;
+      const bar = el("svg:rect", { x: pad + i * bw + 1, y, width: Math.max(bw - 2, 1), height: h, fill });
+      bar.append(el("svg:title", {}, `${time(w.window_start)}: ${w.answers} answers, ${w.rated} rated, satisfaction ${pct(w.satisfaction)}`));
+      svg.append(bar);
+    }
     if (windows.length <= 12 || i % Math.ceil(windows.length / 12) === 0) {
       svg.append(el("svg:text", { x: pad + i * bw + bw / 2, y: H - 6, "text-anchor": "middle" }, time(w.window_start)));
     }
