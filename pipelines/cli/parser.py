@@ -186,10 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = verbs.add_parser(
         "dashboard",
-        help="a live web page of the feedback pipeline's insights, alerts and search",
-        description="Serve a web page that refreshes itself: sentiment and rating over time, "
-        "categories, key phrases, sources, the latest alerts, and semantic search over past "
-        "feedback. It reads the feedback topics and Chroma.",
+        help="the operations console: fraud, feedback and knowledge pages, live",
+        description="Serve the operations console, pages that refresh themselves. Fraud: the "
+        "triaged alerts with verdict buttons (published to fraud-verdicts) and each rule's "
+        "precision from fraud-quality. Feedback: sentiment and rating over time, categories, "
+        "key phrases, sources, alerts, semantic search, label corrections (published to "
+        "feedback-labels) and the classifier in use. Knowledge: answer KPIs, low-rated "
+        "documents and index versions. It reads the topics it shows and Chroma.",
     )
     _listen_args(dashboard, 8050)
     dashboard.set_defaults(handler=http_verb("pipelines.console.server"))
