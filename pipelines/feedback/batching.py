@@ -85,14 +85,19 @@ class AnalysisFailed(FailedElsewhere):
 Answer = Analysis | AnalysisFailed
 """What the batcher says about one text."""
 
+Asked = tuple[str, str]
+"""(analyzer identity, text): one question to the model."""
+
 
 @dataclass(frozen=True)
 class Pending:
-    """An item on its way to the batcher: its masked text, and the cached analysis if
-    it only waits for an earlier item of the same text to leave first."""
+    """An item on its way to the batcher: its masked text, the identity of the analyzer
+    version to analyze it (``analyzers/versions.py``), and the cached analysis if it only
+    waits for an earlier item of the same text to leave first."""
 
     text: str
     raw: bytes
+    identity: str
     cached: Analysis | None = None
 
 
@@ -133,11 +138,12 @@ class _Waiting:
 
 
 class AnalysisBatcher(BaseSink):
-    """Collects the items that missed the cache; analyzes and answers them in batches."""
+    """Collects the items that missed the cache; analyzes and answers them in batches,
+    one batch call per analyzer version among them (a refit's first moments)."""
 
     def __init__(
         self,
-        analyzer: Analyzer,
+        analyzers: Callable[[str], Analyzer],
         check: Callable[[JsonObject], None],
         produce: Produce,
         *,
@@ -147,12 +153,11 @@ class AnalysisBatcher(BaseSink):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        self._analyzer, self._check, self._produce = analyzer, check, produce
+        self._analyzers, self._check, self._produce = analyzers, check, produce
         self._max_items, self._max_wait_s, self._clock = max_items, max_wait_s, clock
         self._attempts = attempts
-        self._analyze_batch = stage("analyze", analyzer.analyze_many)
         self._waiting: list[_Waiting] = []
-        self._recent: OrderedDict[str, Analysis] = OrderedDict()
+        self._recent: OrderedDict[Asked, Analysis] = OrderedDict()
 
     def add(  # noqa: PLR0917 - Quix's own signature
         self,
@@ -178,24 +183,27 @@ class AnalysisBatcher(BaseSink):
         waiting, self._waiting = self._waiting, []
         if not waiting:
             return
-        needed = dict.fromkeys(w.item.text for w in waiting if w.item.cached is None)
+        needed = dict.fromkeys(_asked(w.item) for w in waiting if w.item.cached is None)
         recent = self._recent
-        answers: dict[str, Answer] = {t: recent[t] for t in needed if t in recent}
-        todo = [text for text in needed if text not in answers]
-        answers.update(zip(todo, self._answers(todo), strict=True))
+        answers: dict[Asked, Answer] = {a: recent[a] for a in needed if a in recent}
+        for identity in dict.fromkeys(identity for identity, _ in needed):
+            todo = [text for version, text in needed
+                    if version == identity and (version, text) not in answers]  # fmt: skip
+            got = self._answers(self._analyzers(identity), todo)
+            answers.update(zip([(identity, text) for text in todo], got, strict=True))
         self._remember(answers)
         for w in waiting:
-            answer = w.item.cached or answers[w.item.text]
+            answer = w.item.cached or answers[_asked(w.item)]
             self._produce(w.topic, w.partition, w.key, w.item.raw,
                           answer_headers(w.headers, answer), w.timestamp)  # fmt: skip
 
-    def _remember(self, answers: dict[str, Answer]) -> None:
+    def _remember(self, answers: dict[Asked, Answer]) -> None:
         """Keep the latest analyses: a copy of a text sent while the first copy's answer
         was on its way (a miss too) then needs no model call of its own."""
-        for text, answer in answers.items():
+        for asked, answer in answers.items():
             if isinstance(answer, Analysis):
-                self._recent[text] = answer
-                self._recent.move_to_end(text)
+                self._recent[asked] = answer
+                self._recent.move_to_end(asked)
         while len(self._recent) > RECENT_ANSWERS:
             self._recent.popitem(last=False)
 
@@ -203,7 +211,7 @@ class AnalysisBatcher(BaseSink):
         """The checkpoint is dropped: its items are read again, so forget them here."""
         self._waiting.clear()
 
-    def _answers(self, texts: list[str]) -> list[Answer]:
+    def _answers(self, analyzer: Analyzer, texts: list[str]) -> list[Answer]:
         """One batch call; each answer checked on its own. The batch call is every text's
         first attempt: an answer breaking the schema is retried alone, and if the call
         itself fails (which text spoiled it is unknown) every text is, at least once, so
@@ -211,33 +219,34 @@ class AnalysisBatcher(BaseSink):
         if not texts:
             return []
         try:
-            analyses = self._analyze_batch(texts)
+            analyses = stage("analyze", analyzer.analyze_many)(texts)
         except StageFailed:
             retries = max(1, self._attempts - 1)
-            return [self._answer_alone(text, retries, before=1) for text in texts]
-        return [
-            self._checked(text, analysis) for text, analysis in zip(texts, analyses, strict=True)
-        ]
+            return [self._answer_alone(analyzer, text, retries, before=1) for text in texts]
+        return [self._checked(analyzer, text, analysis)
+                for text, analysis in zip(texts, analyses, strict=True)]  # fmt: skip
 
-    def _checked(self, text: str, analysis: Analysis) -> Answer:
+    def _checked(self, analyzer: Analyzer, text: str, analysis: Analysis) -> Answer:
         try:
             self._check(analysis.to_json())
         except ModelOutputInvalid as exc:
             if self._attempts == 1:
                 return _failure(exc, attempts=1)
-            return self._answer_alone(text, self._attempts - 1, before=1)
+            return self._answer_alone(analyzer, text, self._attempts - 1, before=1)
         return analysis
 
-    def _answer_alone(self, text: str, attempts: int, *, before: int = 0) -> Answer:
+    def _answer_alone(
+        self, analyzer: Analyzer, text: str, attempts: int, *, before: int = 0
+    ) -> Answer:
+        def checked_one(text: str) -> Analysis:
+            analysis = analyzer.analyze(text)
+            self._check(analysis.to_json())
+            return analysis
+
         try:
-            return stage("analyze", self._checked_one, attempts=attempts)(text)
+            return stage("analyze", checked_one, attempts=attempts)(text)
         except StageFailed as exc:
             return _failure(exc, attempts=before + exc.attempts)
-
-    def _checked_one(self, text: str) -> Analysis:
-        analysis = self._analyzer.analyze(text)
-        self._check(analysis.to_json())
-        return analysis
 
 
 def _failure(exc: Exception, *, attempts: int) -> AnalysisFailed:
@@ -249,7 +258,11 @@ def _as_bytes(headers: HeadersTuples | None) -> Headers:
     return [(name, v.encode() if isinstance(v, str) else v) for name, v in headers or []]
 
 
-def pending(event: object, text: str, cached: Analysis | None = None) -> Pending:
+def pending(event: object, text: str, identity: str, cached: Analysis | None = None) -> Pending:
     """The batcher's item: ``event``'s original bytes (re-encoded only if it was not read)."""
     raw = original_bytes(event)
-    return Pending(text, raw if raw is not None else encode_json(event), cached)
+    return Pending(text, raw if raw is not None else encode_json(event), identity, cached)
+
+
+def _asked(item: Pending) -> Asked:
+    return item.identity, item.text

@@ -17,6 +17,7 @@ from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.common.metrics import record_cache_lookup
 from pipelines.common.text.pii import mask_pii
 from pipelines.feedback.analyzers.base import Analysis
+from pipelines.feedback.analyzers.versions import AnalyzerVersions
 from pipelines.feedback.batching import AnalysisFailed, Pending, pending, read_answer
 from state.feedback import AnalysisCache
 
@@ -65,14 +66,18 @@ class Enriched:
 class Enricher:
     """Analyzes each distinct text once per analyzer identity; later copies come from state.
 
+    The identity is that of the version in effect at the item's time (``versions``), so
+    a replayed item finds the analysis it got the first time, and a later copy of a text
+    after a refit is analyzed again by the refit.
+
     The step of the feedback pipeline after the repartition by text: an item either
     leaves enriched from the cache, or goes to the batcher (``batching.py``) as a
     ``Pending``; the batcher's answer record comes back through the same topic and key,
     and ``on_answer`` caches it and lets the item leave.
     """
 
-    def __init__(self, identity: str, cache_ttl: timedelta) -> None:
-        self._identity, self._ttl = identity, cache_ttl
+    def __init__(self, versions: AnalyzerVersions, cache_ttl: timedelta) -> None:
+        self._versions, self._ttl = versions, cache_ttl
 
     def step(
         self, feedback: Feedback, _key: Any, _timestamp: int, headers: Any, state: State[str, Any]
@@ -86,14 +91,15 @@ class Enricher:
     def on_item(self, feedback: Feedback, state: State[str, Any]) -> Enriched | Pending:
         """A cached analysis if the text has one and none of its items is in flight."""
         clean = masked(feedback)
+        identity = self._versions.at(feedback.ts).identity
         cache = AnalysisCache(state, ttl=self._ttl)
-        cached = cache.get(self._identity)
+        cached = cache.get(identity)
         record_cache_lookup("feedback-analysis", hit=cached is not None)
         analysis = Analysis.from_json(cached) if cached is not None else None
         if analysis is not None and not cache.in_flight():
             return _enriched(clean, analysis, from_cache=True)
         cache.set_in_flight(cache.in_flight() + 1)
-        return pending(feedback, clean.text.strip(), analysis)
+        return pending(feedback, clean.text.strip(), identity, analysis)
 
     def on_answer(
         self, feedback: Feedback, answer: Analysis | AnalysisFailed, state: State[str, Any]
@@ -103,9 +109,10 @@ class Enricher:
         cache.set_in_flight(max(0, cache.in_flight() - 1))
         if isinstance(answer, AnalysisFailed):
             raise answer
-        cached = cache.get(self._identity)
+        identity = self._versions.at(feedback.ts).identity
+        cached = cache.get(identity)
         if cached is None:
-            cache.put(self._identity, answer.to_json())
+            cache.put(identity, answer.to_json())
         return _enriched(masked(feedback), answer, from_cache=cached is not None)
 
 

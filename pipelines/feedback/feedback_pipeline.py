@@ -5,6 +5,7 @@ feedback --(by masked-text hash)--> enrich (cache in state) --> feedback-enriche
                           \--- answers (analyze_many) ---/
 feedback-enriched --(one group)--> tumbling event-time windows --> feedback-insights
                                                      \--> alert rules (stateful) --> feedback-alerts
+feedback-enriched + feedback-labels --> join, learn (``learning.py``) --> feedback-classifier
 undecodable / invalid / stamped in the future / analysis failing its retries --> feedback-dlq
 
 Repartitioning by the hash of the masked text puts every copy of a text on the same
@@ -37,6 +38,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.sinks import BaseSink
 from quixstreams.state import State
 
@@ -44,7 +46,14 @@ from models import validate_answer
 from pipelines.common import backends
 from pipelines.common.app import PipelineApp, make_app
 from pipelines.common.dlq import stage
-from pipelines.common.events import EnrichedFeedback, Feedback, FeedbackAlert, FeedbackInsight
+from pipelines.common.events import (
+    EnrichedFeedback,
+    Feedback,
+    FeedbackAlert,
+    FeedbackClassifier,
+    FeedbackInsight,
+    FeedbackLabel,
+)
 from pipelines.common.late import LateEvents
 from pipelines.common.serialization import (
     EventDeserializer,
@@ -56,13 +65,17 @@ from pipelines.feedback import insights
 from pipelines.feedback.alerts import AlertRules, detect
 from pipelines.feedback.analyzers.base import Analyzer, analysis_schema
 from pipelines.feedback.analyzers.factory import make_analyzer, pipeline_embedder
+from pipelines.feedback.analyzers.versions import AnalyzerVersions, Learnable
 from pipelines.feedback.batching import AnalysisBatcher, Pending
+from pipelines.feedback.classifier_feed import start_classifier_feed
 from pipelines.feedback.enrich import Enriched, Enricher, check_clock, text_key
+from pipelines.feedback.learning import LabelJoin, Learner, LearnSettings
 from pipelines.feedback.settings import FeedbackSettings
 from pipelines.feedback.sinks import FeedbackVectorSink
 from state.feedback import AlertHistory
 
 INSIGHTS_GROUP = "all"
+LEARNER_KEY = "classifier"
 
 
 class AlertDetector:
@@ -85,17 +98,21 @@ def build(
     settings: FeedbackSettings,
     analyzer: Analyzer,
     sink: BaseSink | None = None,
+    versions: AnalyzerVersions | None = None,
 ) -> None:
     """Declare the dataflow on ``papp``; nothing runs until ``papp.run()``.
 
     ``papp`` should commit every ``settings.batch_wait_ms`` (``make_feedback_app``): the
-    batcher's last items go at each commit.
+    batcher's last items go at each commit. ``versions`` holds the refits in effect
+    (``classifier_feed`` keeps it current); labels are learned from if the analyzer can be
+    taught (the embedding and hybrid ones).
     """
     app = papp.app
-    enricher = Enricher(analyzer.identity, settings.cache_ttl)
+    versions = versions or AnalyzerVersions(analyzer)
+    enricher = Enricher(versions, settings.cache_ttl)
     schema = analysis_schema(settings.categories, settings.max_key_phrases)
     batcher = AnalysisBatcher(
-        analyzer,
+        versions.by_identity,
         lambda answer: validate_answer(answer, schema),
         papp.app.produce_in_checkpoint,
         max_items=settings.batch_max,
@@ -122,9 +139,10 @@ def build(
     if sink is not None:
         enriched.sink(sink)
 
+    published = app.dataframe(papp.topic("feedback-enriched"))  # Quix: one dataframe a topic
     windows = (
         papp.regroup(
-            app.dataframe(papp.topic("feedback-enriched")),
+            published,
             _insights_group,
             name="insights",
             key_serializer="str",
@@ -146,6 +164,45 @@ def build(
     detector = AlertDetector(AlertRules.from_settings(settings))
     alerts = windows.apply(stage("detect_alerts", detector.detect), stateful=True, expand=True)
     papp.publish(alerts, "feedback-alerts", key=_alert_key)
+    if isinstance(analyzer, Learnable):
+        _learn(papp, settings, versions, analyzer, published)
+
+
+def _learn(
+    papp: PipelineApp,
+    settings: FeedbackSettings,
+    versions: AnalyzerVersions,
+    shipped: Learnable,
+    published: StreamingDataFrame,
+) -> None:
+    """Labels joined to their items (per feedback id), then learned from on one key.
+
+    Both sides are re-keyed by feedback id, the items too although we key them so: the
+    labels may come from any producer, whose partitioner may place a key elsewhere
+    (``PipelineApp.rekeyed``), and only two re-keyed topics are partitioned alike.
+    """
+    join = LabelJoin(tuple(settings.categories), settings.label_ttl)
+    learner = Learner(versions, shipped, LearnSettings(
+        min_labels=settings.learn_min_labels, every=settings.learn_every,
+        delay=settings.learn_delay, max_lessons=settings.learn_max_labels,
+    ))  # fmt: skip
+    items = papp.regroup(
+        published, _feedback_id, name="feedback_id", key_serializer="str",
+        key_deserializer="str", value_serializer=JsonSerializer(),
+        value_deserializer=EventDeserializer(EnrichedFeedback),
+    )  # fmt: skip
+    events = items.concat(
+        papp.rekeyed("feedback-labels", FeedbackLabel, _feedback_id, "feedback_id")
+    )
+    pairs = events.apply(stage("join_label", join.join), stateful=True).filter(
+        lambda pair: pair is not None
+    )
+    lessons = papp.regroup(
+        pairs, _learner_key, name="learner", key_serializer="str", key_deserializer="str",
+        value_serializer=JsonSerializer(), value_deserializer="json",
+    )  # fmt: skip
+    records = lessons.apply(stage("learn", learner.learn), stateful=True, expand=True)
+    papp.publish(records, "feedback-classifier", key=_version)
 
 
 def _is_pending(item: Enriched | Pending) -> bool:
@@ -160,8 +217,16 @@ def _event(item: Enriched) -> EnrichedFeedback:
     return item.event
 
 
-def _feedback_id(event: EnrichedFeedback) -> str:
+def _feedback_id(event: EnrichedFeedback | FeedbackLabel) -> str:
     return event.feedback_id
+
+
+def _learner_key(_: object) -> str:
+    return LEARNER_KEY
+
+
+def _version(record: FeedbackClassifier) -> str:
+    return record.version
 
 
 def _insights_group(_: EnrichedFeedback) -> str:
@@ -195,5 +260,8 @@ def main(settings: StreamwiseSettings) -> None:
         lambda: backends.vector_collection(settings, feedback.collection),
         pipeline_embedder(settings, feedback),
     )
-    build(papp, feedback, make_analyzer(settings, feedback), sink)
+    analyzer = make_analyzer(settings, feedback)
+    versions = AnalyzerVersions(analyzer)
+    start_classifier_feed(settings, versions)  # every version shipped so far, before any item
+    build(papp, feedback, analyzer, sink, versions)
     papp.run()

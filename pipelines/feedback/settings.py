@@ -126,6 +126,25 @@ class FeedbackSettings(BaseSettings):
         default=3, ge=1, description="no surge alert before this many windows were seen"
     )
 
+    learn_min_labels: int = Field(
+        default=100,
+        ge=1,
+        description="labels before the first refit (bench/RESULTS.md: the "
+        "learning curve gains most by 100)",
+    )
+    learn_every: int = Field(default=50, ge=1, description="new labels between later refits")
+    learn_delay: Duration = Field(
+        default=timedelta(seconds=30),
+        description="a refit takes effect this long after it is made: the time every process "
+        "of the pipeline has to read it",
+    )
+    label_ttl: Duration = Field(
+        default=timedelta(days=90), description="how long an item can still be labelled"
+    )
+    learn_max_labels: int = Field(
+        default=5000, ge=1, description="labels learned from: the newest this many"
+    )
+
     @field_validator("taxonomy")
     @classmethod
     def _fallback_is_implicit(cls, taxonomy: dict[str, list[str]]) -> dict[str, list[str]]:

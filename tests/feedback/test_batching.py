@@ -69,14 +69,15 @@ class Clock:
 
 def batcher(analyzer: ScriptedAnalyzer, produced: Produced, clock: Clock | None = None,
             max_items: int = 3) -> AnalysisBatcher:  # fmt: skip
-    return AnalysisBatcher(analyzer, lambda answer: validate_answer(answer, SCHEMA), produced,
+    return AnalysisBatcher(lambda _: analyzer, lambda answer: validate_answer(answer, SCHEMA),
+                           produced,
                            max_items=max_items, max_wait_s=0.1, attempts=2,
                            clock=clock or Clock())  # fmt: skip
 
 
 def add(target: AnalysisBatcher, text: str, offset: int, *, cached: Analysis | None = None,
         partition: int = 0) -> None:  # fmt: skip
-    item = Pending(text, f'{{"text": "{text}"}}'.encode(), cached)
+    item = Pending(text, f'{{"text": "{text}"}}'.encode(), "scripted", cached)
     target.add(item, f"key-{text}", 1_000 + offset, ORIGIN, "text-topic", partition, offset)
 
 

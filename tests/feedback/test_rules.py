@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -12,8 +13,9 @@ from models import ModelOutputInvalid, validate_answer
 from pipelines.common.events import EnrichedFeedback, Feedback
 from pipelines.feedback import insights
 from pipelines.feedback.alerts import CATEGORY_SURGE, NEGATIVE_SPIKE, AlertRules, alert_id, detect
-from pipelines.feedback.analyzers.base import Analysis, analysis_schema
+from pipelines.feedback.analyzers.base import Analysis, Analyzer, analysis_schema
 from pipelines.feedback.analyzers.phrases import candidates
+from pipelines.feedback.analyzers.versions import AnalyzerVersions
 from pipelines.feedback.batching import AnalysisFailed, Pending
 from pipelines.feedback.enrich import (
     Enriched,
@@ -169,14 +171,15 @@ def test_texts_differing_only_in_pii_share_a_cache_key() -> None:
 
 
 def enricher() -> Enricher:
-    return Enricher("fixed-v1", timedelta(days=1))
+    fixed = cast(Analyzer, SimpleNamespace(identity="fixed-v1"))  # only its identity is read
+    return Enricher(AnalyzerVersions(fixed), timedelta(days=1))
 
 
 def test_the_second_copy_of_a_text_comes_from_the_cache(dict_state: DictState) -> None:
     state = dict_state
     first = enricher().on_item(feedback("1", "late parcel"), state)
     assert isinstance(first, Pending)
-    assert first == Pending("late parcel", first.raw, cached=None)  # off to the batcher
+    assert first == Pending("late parcel", first.raw, "fixed-v1", cached=None)  # to the batcher
     answered = enricher().on_answer(feedback("1", "late parcel"), GOOD, state)
     second = enricher().on_item(feedback("2", "late parcel"), state)
     assert isinstance(second, Enriched)
@@ -194,7 +197,7 @@ def test_while_a_text_is_in_flight_its_later_copies_queue_behind_it(dict_state: 
     enricher().on_answer(feedback("1", text), GOOD, state)
     third = enricher().on_item(feedback("3", text), state)  # cached, but "2" is still out
     assert isinstance(third, Pending)
-    assert third == Pending(text, third.raw, cached=GOOD)  # rides along, no model call
+    assert third == Pending(text, third.raw, "fixed-v1", cached=GOOD)  # rides along, no call
     assert enricher().on_answer(feedback("2", text), GOOD, state).from_cache
     assert enricher().on_answer(feedback("3", text), GOOD, state).from_cache
     fourth = enricher().on_item(feedback("4", text), state)

@@ -22,6 +22,7 @@ Vectors are unit length, so every similarity is a dot product.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -33,8 +34,8 @@ from models import TokenEmbedder, TokenVectors
 from models.embeddings import Vectors
 from pipelines.feedback.analyzers.base import Analysis
 from pipelines.feedback.analyzers.phrases import candidates
-from pipelines.feedback.analyzers.sentiment_head import Floats, SentimentClassifier
-from pipelines.feedback.settings import FALLBACK_CATEGORY
+from pipelines.feedback.analyzers.prototypes import CategorySpace, Prototypes
+from pipelines.feedback.analyzers.sentiment_head import Floats, SentimentClassifier, SentimentHead
 
 VERSION = 4
 MMR_RELEVANCE = 0.7
@@ -54,15 +55,39 @@ class EmbeddingAnalyzer:
         max_key_phrases: int,
     ) -> None:
         self._embedder, self._sentiment = embedder, sentiment
-        self._min_similarity, self._max_key_phrases = min_similarity, max_key_phrases
-        self._owners = [name for name, phrases in taxonomy.items() for _ in phrases]
-        self._described = np.asarray(
+        self._max_key_phrases = max_key_phrases
+        described = np.asarray(
             embedder.embed([phrase for phrases in taxonomy.values() for phrase in phrases])
         )
+        owners = tuple(name for name, phrases in taxonomy.items() for _ in phrases)
+        self.taxonomy_space = CategorySpace(described, owners, min_similarity)
+        self.category_space = self.taxonomy_space
+        self.learned: Prototypes = {}
         config = json.dumps([taxonomy, min_similarity, max_key_phrases], sort_keys=True)
-        digest = hashlib.sha256(config.encode()).hexdigest()[:8]
+        self._config_digest = hashlib.sha256(config.encode()).hexdigest()[:8]
         self.model_id = f"embedding:{embedder.model_id}+sentiment-{sentiment.version}"
-        self.identity = f"embedding-v{VERSION}:{digest}:{self.model_id}"
+        self.identity = f"embedding-v{VERSION}:{self._config_digest}:{self.model_id}"
+
+    @property
+    def head(self) -> SentimentHead:
+        """The sentiment head in use (the shipped one unless this is a refit)."""
+        return self._sentiment.head
+
+    def refitted(self, head: SentimentHead, learned: Prototypes) -> EmbeddingAnalyzer:
+        """This analyzer with another head and learned category prototypes; the encoders
+        are shared, so a refit costs no model load. Its identity and ``model_id`` add the
+        version learned (``learning.py``), so cached analyses do not cross versions."""
+        refit = copy.copy(self)
+        refit._sentiment = self._sentiment.with_head(head)
+        refit.category_space = self.taxonomy_space.with_learned(learned)
+        refit.learned = learned
+        refit.model_id = f"{self.model_id}+learned-{head.version}"
+        refit.identity = f"{self.identity}+learned-{head.version}"
+        return refit
+
+    def lesson_inputs(self, texts: Sequence[str]) -> tuple[Floats, Floats]:
+        """What a label teaches from: each text's head features and its plain vector."""
+        return self._sentiment.features(texts), np.asarray(self._embedder.embed(texts))
 
     def analyze(self, text: str) -> Analysis:
         return self.analyze_many([text])[0]
@@ -113,17 +138,10 @@ class EmbeddingAnalyzer:
             sentiment=max(probs, key=lambda label: probs[label]),
             sentiment_score=round(probs["positive"] - probs["negative"], SCORE_DECIMALS),
             key_phrases=tuple(self._rank_phrases(vector, phrases, phrase_vectors)),
-            category=self._category(vector),
+            category=self.category_space.category(vector),
             model=self.model_id,
             vector=tuple(float(x) for x in vector),
         )
-
-    def _category(self, vector: Vectors) -> str:
-        similarities = self._described @ vector
-        best = int(np.argmax(similarities))
-        if float(similarities[best]) < self._min_similarity:
-            return FALLBACK_CATEGORY
-        return self._owners[best]
 
     def _rank_phrases(
         self, vector: Vectors, phrases: list[str], phrase_vectors: Floats

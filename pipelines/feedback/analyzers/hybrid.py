@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pipelines.feedback.analyzers.base import Analysis
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.llm import LlmAnalyzer
+from pipelines.feedback.analyzers.prototypes import CategorySpace, Prototypes
+from pipelines.feedback.analyzers.sentiment_head import Floats, SentimentHead
 
 
 class HybridAnalyzer:
@@ -23,6 +25,30 @@ class HybridAnalyzer:
         self._embedding, self._llm, self._confidence = embedding, llm, confidence
         self.model_id = f"hybrid:{embedding.model_id}+{llm.model_id}"
         self.identity = f"hybrid@{confidence}:{embedding.identity}:{llm.sentiment_identity}"
+
+    @property
+    def head(self) -> SentimentHead:
+        return self._embedding.head
+
+    @property
+    def taxonomy_space(self) -> CategorySpace:
+        return self._embedding.taxonomy_space
+
+    @property
+    def category_space(self) -> CategorySpace:
+        return self._embedding.category_space
+
+    @property
+    def learned(self) -> Prototypes:
+        return self._embedding.learned
+
+    def refitted(self, head: SentimentHead, learned: Prototypes) -> HybridAnalyzer:
+        """The embedding part refit (labels teach its head and prototypes); the LLM as is."""
+        return HybridAnalyzer(self._embedding.refitted(head, learned), self._llm,
+                              confidence=self._confidence)  # fmt: skip
+
+    def lesson_inputs(self, texts: Sequence[str]) -> tuple[Floats, Floats]:
+        return self._embedding.lesson_inputs(texts)
 
     def analyze(self, text: str) -> Analysis:
         return self.analyze_many([text])[0]

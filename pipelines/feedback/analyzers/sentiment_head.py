@@ -113,19 +113,18 @@ class SentimentHead:
             )
             raise HeadMismatch(msg)
 
-    def save(self, path: Path = HEAD_PATH) -> None:
-        payload = {
+    def to_json(self) -> dict[str, Any]:
+        """The head's parameters, rounded to 6 decimals (the shipped file, a refit's record)."""
+        return {
             "labels": list(self.labels),
             "embed_model_id": self.embed_model_id,
             "metadata": self.metadata,
             "bias": [round(float(x), 6) for x in self.bias],
             "weights": [[round(float(x), 6) for x in row] for row in self.weights],
         }
-        path.write_text(json.dumps(payload, separators=(",", ":")) + "\n")
 
     @classmethod
-    def load(cls, path: Path = HEAD_PATH) -> SentimentHead:
-        payload = json.loads(path.read_text())
+    def from_json(cls, payload: dict[str, Any]) -> SentimentHead:
         return cls(
             labels=tuple(payload["labels"]),
             weights=np.asarray(payload["weights"], dtype=np.float64),
@@ -133,6 +132,13 @@ class SentimentHead:
             embed_model_id=payload["embed_model_id"],
             metadata=payload.get("metadata", {}),
         )
+
+    def save(self, path: Path = HEAD_PATH) -> None:
+        path.write_text(json.dumps(self.to_json(), separators=(",", ":")) + "\n")
+
+    @classmethod
+    def load(cls, path: Path = HEAD_PATH) -> SentimentHead:
+        return cls.from_json(json.loads(path.read_text()))
 
 
 class SentimentClassifier:
@@ -147,6 +153,10 @@ class SentimentClassifier:
     @property
     def head(self) -> SentimentHead:
         return self._head
+
+    def with_head(self, head: SentimentHead) -> SentimentClassifier:
+        """The same tuned encoder under another head (a refit: no model load)."""
+        return SentimentClassifier(self._embedder, head)
 
     def features(self, texts: Sequence[str]) -> Floats:
         """The head's input per text: what a label correction is learned from (``refit``)."""
