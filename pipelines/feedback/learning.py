@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ from pipelines.feedback.analyzers.prototypes import learn_prototypes
 from pipelines.feedback.analyzers.refit import Correction, RefitSettings, held_back, refit
 from pipelines.feedback.analyzers.versions import AnalyzerVersions, Learnable
 from state.labels import LabelCase, LabelCaseStore, Lesson, LessonStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,13 @@ class Learner:
         record = self.refit(store.all())
         if self._versions.knows(record.version):
             return []
+        logger.info(
+            "feedback classifier refit %s on %d labels (%d held back): sentiment accuracy "
+            "%s against %s, category %s against %s: %s", record.version, record.labels,
+            record.held_back, record.accuracy, record.previous_accuracy,
+            record.category_accuracy, record.previous_category_accuracy,
+            "shipped" if record.shipped else "not shipped (no better on the held-back labels)",
+        )  # fmt: skip
         self._versions.add(record)
         return [record]
 

@@ -13,15 +13,14 @@ learning from it is a small multinomial logistic regression, no encoder pass.
 * Hold back a stable share of the labels (chosen by a hash of the feedback id, not by
   arrival order), fit on the rest, and ship only if the refit is not less accurate than
   the current head on the held-back ones (with none held back, nothing is shipped).
-* The version is a digest of the base version and the labels used, not of the weights:
-  a replay with the same labels gets the same version on any machine, whatever the last
-  bits of its floating point.
+* The caller names the version (``learning.py``: a digest of the base version and the
+  labels, not of the weights, so a replay of the same labels gets the same version on
+  any machine, whatever the last bits of its floating point).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -67,13 +66,6 @@ def held_back(feedback_id: str, percent: int) -> bool:
     """Whether this label validates refits instead of training them (stable per id)."""
     digest = hashlib.sha256(feedback_id.encode()).digest()
     return int.from_bytes(digest[:4], "big") % 100 < percent
-
-
-def refit_version(base: SentimentHead, corrections: Sequence[Correction]) -> str:
-    """Digest of the base head's version and the (id, label) pairs, in any order."""
-    pairs = sorted({(c.feedback_id, c.sentiment) for c in corrections})
-    digest = hashlib.sha256(json.dumps([base.version, pairs]).encode())
-    return digest.hexdigest()[:12]
 
 
 def fit(
@@ -131,7 +123,6 @@ def refit(
     if shipped:
         metadata = {
             **base.metadata,
-            "version": refit_version(base, corrections),
             "base_version": base.version,
             "labels": len(corrections),
             "held_back": len(check),

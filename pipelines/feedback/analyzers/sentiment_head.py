@@ -80,8 +80,8 @@ class SentimentHead:
     def version(self) -> str:
         """Short digest of the weights: part of every cache key built on this head.
 
-        A refit head carries its own (``refit.refit_version``, from its base and its
-        labels), so the version does not hang on the last bits of floating point.
+        A refit head carries its own (``learning.py``, from its base and its labels), so
+        the version does not hang on the last bits of floating point.
         """
         if "version" in self.metadata:
             return str(self.metadata["version"])
