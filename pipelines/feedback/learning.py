@@ -159,7 +159,7 @@ class Learner:
         category_accuracy = candidate_space.accuracy(vectors, labels)
         previous_category_accuracy = current.category_space.accuracy(vectors, labels)
         categories_kept = bool(check) and category_accuracy >= previous_category_accuracy
-        version = _version(shipped.head.version, lessons)
+        version = classifier_version(shipped.head.version, lessons)
         head = sentiment.head if sentiment.shipped else current.head
         head = replace(head, metadata={**head.metadata, "version": version})
         prototypes = learned if categories_kept else dict(current.learned)
@@ -185,7 +185,7 @@ class Learner:
         return from_ms(after) + self._settings.delay
 
 
-def _version(base_version: str, lessons: Sequence[Lesson]) -> str:
+def classifier_version(base_version: str, lessons: Sequence[Lesson]) -> str:
     """Digest of the shipped head's version and every (id, sentiment, category) learned."""
     labels = sorted((lesson.feedback_id, lesson.sentiment or "", lesson.category or "")
                     for lesson in lessons)  # fmt: skip

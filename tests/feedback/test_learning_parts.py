@@ -12,7 +12,7 @@ from pipelines.common.events import EnrichedFeedback, FeedbackClassifier, Feedba
 from pipelines.feedback.analyzers.embedding import EmbeddingAnalyzer
 from pipelines.feedback.analyzers.prototypes import CategorySpace, learn_prototypes
 from pipelines.feedback.analyzers.versions import AnalyzerVersions
-from pipelines.feedback.learning import LabelJoin, Labelled
+from pipelines.feedback.learning import LabelJoin, Labelled, classifier_version
 from state.labels import Lesson, LessonStore
 from tests.dict_state import DictState
 
@@ -92,3 +92,13 @@ def test_each_item_is_analyzed_by_the_version_in_effect_at_its_own_time(
     assert versions.latest().model_id.endswith("+learned-v2")
     assert versions.knows("v1")
     assert not versions.knows("v3")
+
+
+def test_a_version_names_the_labels_learned_in_any_order_and_changes_with_them() -> None:
+    lessons = [Lesson(f"f{n}", "negative", "billing" if n % 2 else None, (0.0,), (1.0,))
+               for n in range(5)]  # fmt: skip
+    assert classifier_version("h1", lessons) == classifier_version("h1", lessons[::-1])
+    assert classifier_version("h1", lessons) != classifier_version("h1", lessons[:4])
+    relabelled = [*lessons[:4], replace(lessons[4], sentiment="positive")]
+    assert classifier_version("h1", lessons) != classifier_version("h1", relabelled)
+    assert classifier_version("h1", lessons) != classifier_version("h2", lessons)
