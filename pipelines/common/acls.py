@@ -131,7 +131,7 @@ def dashboard_acls(*, topic_prefix: str, principal: str) -> ClientAcls:
     group = topic_prefix + DASHBOARD_GROUP_PREFIX
     rules = _topic_rules(principal, DASHBOARD_ACCESS, topic_prefix, dlq=None)
     rules.append(AclRule(principal, ("Read", "Describe"), "group", (group,), prefixed=True))
-    summary = f"dashboard as {principal}: reads the feedback outputs in groups {group}*"
+    summary = f"dashboard as {principal}: the operations console, in groups {group}*"
     return ClientAcls("dashboard", summary, tuple(rules))
 
 
