@@ -19,9 +19,10 @@ shows on the page once it is read back from its topic. With
 only staff tokens (``401`` without one, ``403`` for a customer's) and the token's name
 is the verdict's analyst or the label's labeller; without it the CLI listens on
 loopback only, and POSTs from any other address are refused (``403``) all the same.
-A bad POST body is ``400`` with one sentence and nothing is produced; ``503`` while
-the broker is unreachable. The pages themselves hold no data and stay open. A
-Starlette app on uvicorn (``common.http``); nothing it answers may be cached.
+A bad POST body is ``400`` with one sentence and nothing is produced (``415`` unless it
+is sent as JSON); ``503`` while the broker is unreachable. The pages themselves hold no
+data and stay open. A Starlette app on uvicorn (``common.http``); nothing it answers may
+be cached.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ ASSETS = {
     "/static/style.css": ("style.css", _CSS),
 }
 NO_STORE = {"Cache-Control": "no-store"}
+JSON_TYPE = "application/json"
+"""The only body type a POST takes: a cross-site form cannot send it without a CORS
+preflight, which the console never grants, so another web page open in an analyst's
+browser cannot publish verdicts through the loopback console."""
 MAX_BODY_BYTES = 16 * 1024
 """A verdict or a label is a few hundred bytes; a note longer than this is not a note."""
 
@@ -144,6 +149,8 @@ def make_app(
             host = request.client.host if request.client else ""
             if principals is None and not is_loopback(host):
                 return _json({"error": "without a tokens file only this machine may act"}, 403)
+            if request.headers.get("content-type", "").split(";")[0].strip() != JSON_TYPE:
+                return _json({"error": f"send the body as {JSON_TYPE}"}, 415)
             body = await request.body()
             if len(body) > MAX_BODY_BYTES:
                 return _json({"error": f"body over {MAX_BODY_BYTES} bytes"}, 413)

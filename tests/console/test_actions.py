@@ -85,6 +85,17 @@ def test_a_bad_body_is_400_with_one_reason_and_nothing_is_published(
     assert read(settings, topic, timeout_s=1.5) == []
 
 
+def test_a_form_post_from_another_page_is_refused(
+    guarded: str, settings: StreamwiseSettings
+) -> None:
+    """A cross-site form can send ``text/plain`` that parses as JSON; only JSON is taken."""
+    headers = {"Authorization": f"Bearer {STAFF}", "Content-Type": "text/plain"}
+    body = b'{"alert_id": "a1", "verdict": "legitimate"}'
+    form = httpx.post(guarded + "/api/fraud/verdicts", content=body, headers=headers, timeout=30)
+    assert form.status_code == 415
+    assert read(settings, "fraud-verdicts", timeout_s=1.5) == []
+
+
 def test_without_tokens_only_this_machine_may_act(settings: StreamwiseSettings) -> None:
     """Starlette's test client calls from the address ``testclient``: not loopback."""
     create_registry_topics(settings, DASHBOARD_ACCESS.topics)
