@@ -3,13 +3,17 @@
 The demo is a small deployment: each pipeline runs as its own ``streamwise run``
 process (as in production), a Chroma server is started when none is configured
 (embedded Chroma is single-process), the scenarios' events are sent on their
-schedule, and whatever arrives on the watched topics is rendered live. It ends
-with each scenario's summary.
+schedule, and whatever arrives on the watched topics is rendered live. Scenarios with
+people in the loop (``scenarios/base.py`` ``Reacts``: analysts' verdicts, a support
+agent's labels) read those records too and schedule events of their own; the demo
+drains until nothing is due, no scenario waits and the outputs are quiet. It ends with
+each scenario's summary.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import importlib
 import os
 import subprocess
@@ -17,13 +21,13 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Producer
+from confluent_kafka import Consumer, ConsumerGroupState, Producer
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 
@@ -38,7 +42,7 @@ from pipelines.common.settings import StreamwiseSettings
 from pipelines.common.topics import dlq_name
 from pipelines.devenv.broker import process
 from pipelines.devenv.chroma_server import running_chroma
-from pipelines.scenarios.base import Render, Scenario, Send
+from pipelines.scenarios.base import Reacts, Render, Scenario, Send
 
 SCENARIO_MODULES = (
     "pipelines.scenarios.fraud",
@@ -90,7 +94,11 @@ class LiveView:
         # data, not markup: "[email]", "[phone]" and "[card ****1111]" must stay visible
         self._console.print(text, highlight=False, soft_wrap=True, markup=False)
 
-    def progress(self, phase: str, *, force: bool = False) -> None:
+    def scheduled(self, count: int) -> None:
+        """``count`` more events to send (people's answers to what they saw)."""
+        self._total += count
+
+    def progress(self, phase: str, *, force: bool = False, waiting: Iterable[str] = ()) -> None:
         now = time.monotonic()
         if not force and now - self._last_progress < 10:
             return
@@ -98,9 +106,36 @@ class LiveView:
         outputs = ", ".join(f"{topic} {n}" for topic, n in sorted(self.received.items()))
         self._console.print(
             f"[dim]-- {phase}: sent {self.sent}/{self._total} events; "
-            f"received {outputs or 'nothing yet'}[/]",
+            f"received {outputs or 'nothing yet'}"
+            + "".join(f"; {what}" for what in waiting)
+            + "[/]",
             highlight=False,
         )
+
+
+class Schedule:
+    """Events to send, in time order, whether planned up front or scheduled as a reaction."""
+
+    def __init__(self, sends: Iterable[Send] = ()) -> None:
+        self._heap: list[tuple[float, int, Send]] = []
+        self._added = 0
+        self.add(sends)
+
+    def add(self, sends: Iterable[Send]) -> int:
+        """Schedule ``sends``; return how many."""
+        before = self._added
+        for send in sends:
+            heapq.heappush(self._heap, (send.at_s, self._added, send))
+            self._added += 1
+        return self._added - before
+
+    def due(self, now_s: float) -> Iterator[Send]:
+        """The events due by ``now_s``, removed from the schedule."""
+        while self._heap and self._heap[0][0] <= now_s:
+            yield heapq.heappop(self._heap)[2]
+
+    def __len__(self) -> int:
+        return len(self._heap)
 
 
 def run_demo(settings: StreamwiseSettings, *, seconds: float) -> int:
@@ -129,11 +164,13 @@ def run_demo(settings: StreamwiseSettings, *, seconds: float) -> int:
     with chroma_server(settings, logs) as chroma_host:
         settings = settings.model_copy(update={"chroma_host": chroma_host})
         pipelines = [name for scenario in scenarios for name in scenario.pipelines]
-        children = start_pipelines(settings, pipelines, logs)
+        env = {k: v for s in scenarios if isinstance(s, Reacts) for k, v in s.pipeline_env.items()}
+        children = start_pipelines(settings, pipelines, logs, env)
         try:
             console.print("[dim]-- starting pipelines (loading models)...[/]", highlight=False)
             wait_until_consuming(settings, list(children), children)
-            outputs = _stream(settings, scenarios, events, LiveView(console, len(events)), children)
+            view = LiveView(console, len(events))
+            outputs = run_stream(settings, scenarios, events, view, children)
         finally:
             for child in children.values():
                 process.stop(child, grace_s=20)
@@ -178,78 +215,114 @@ def start_pipelines(
     }
 
 
-def _stream(
+def run_stream(
     settings: StreamwiseSettings,
     scenarios: list[Scenario],
     events: list[Send],
     view: LiveView,
     children: dict[str, subprocess.Popen[bytes]],
+    *,
+    idle_s: float = DRAIN_IDLE_S,
+    max_s: float = DRAIN_MAX_S,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Send ``events`` on schedule while rendering outputs; then drain until quiet."""
-    renderers: dict[str, Render] = {
-        settings.topic_prefix + topic: render
-        for scenario in scenarios
-        for topic, render in scenario.watch.items()
-    }
-    dlqs = [settings.topic_prefix + t for t in _dlqs(scenarios)]
-    consumer = Consumer(
-        {
-            **client_config(settings),
-            "group.id": f"streamwise-demo-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-        }
-    )
-    consumer.subscribe([*renderers, *dlqs])
-    producer = Producer(producer_config(settings))
-    outputs: dict[str, list[dict[str, Any]]] = {}
-    started = time.monotonic()
-    pending = iter(events)
-    upcoming = next(pending, None)
-    last_output = time.monotonic()
-    sending_done_at: float | None = None
+    """Send ``events`` on schedule while rendering outputs and letting the scenarios' people
+    react to them; then drain until nothing is due, nobody waits and nothing new arrived
+    for ``idle_s`` (``max_s`` at most). Returns the records read, by unprefixed topic."""
+    loop = _Loop(settings, scenarios, view, Schedule(events))
+    stream_ends_s = max((send.at_s for send in events), default=0.0)
+    draining_since: float | None = None
     try:
         while True:
-            now = time.monotonic() - started
-            while upcoming is not None and upcoming.at_s <= now:
-                producer.produce(
-                    settings.topic_prefix + upcoming.topic,
-                    key=upcoming.key.encode(),
-                    value=encode_json(upcoming.value),
-                    timestamp=upcoming.timestamp_ms or 0,
-                )
-                view.sent += 1
-                upcoming = next(pending, None)
-            producer.poll(0)
-            message = consumer.poll(0.05)
-            if message is not None and message.error() is None:
-                last_output = time.monotonic()
-                topic = message.topic()[len(settings.topic_prefix) :]
-                view.received[topic] += 1
-                if message.topic() in renderers:
-                    value = orjson.loads(message.value())
-                    outputs.setdefault(topic, []).append(value)
-                    rendered = renderers[message.topic()](value)
-                    if rendered:
-                        view.line(rendered)
-                else:
-                    outputs.setdefault(topic, []).append({})
-                    error = dict(message.headers() or []).get("streamwise.error", b"?")
-                    view.line(f"[magenta]DEAD LETTER[/] {topic}: {error.decode()}")
+            now = loop.turn()
             check_alive(children)
-            if upcoming is None:
-                if sending_done_at is None:
-                    producer.flush(30)
-                    sending_done_at = time.monotonic()
-                quiet = time.monotonic() - max(last_output, sending_done_at)
-                if quiet > DRAIN_IDLE_S or time.monotonic() - sending_done_at > DRAIN_MAX_S:
-                    break
-                view.progress("draining")
-            else:
+            if now <= stream_ends_s:
                 view.progress("streaming")
+                continue
+            if draining_since is None:
+                loop.producer.flush(30)
+                draining_since = time.monotonic()
+            waiting = [what for person in loop.people if (what := person.waiting(now))]
+            quiet = time.monotonic() - max(loop.last_activity, draining_since)
+            if not loop.schedule and not waiting and quiet > idle_s:
+                break
+            if time.monotonic() - draining_since > max_s:
+                break
+            view.progress("draining", waiting=waiting)
     finally:
-        consumer.close()
+        loop.close()
     view.progress("done", force=True)
-    return outputs
+    return loop.outputs
+
+
+class _Loop:
+    """One turn at a time: send what is due, read one record, let people react to it."""
+
+    def __init__(
+        self,
+        settings: StreamwiseSettings,
+        scenarios: list[Scenario],
+        view: LiveView,
+        schedule: Schedule,
+    ) -> None:
+        self._prefix, self._view, self.schedule = settings.topic_prefix, view, schedule
+        self._renderers: dict[str, Render] = {
+            settings.topic_prefix + topic: render
+            for scenario in scenarios
+            for topic, render in scenario.watch.items()
+        }
+        self.people = [scenario for scenario in scenarios if isinstance(scenario, Reacts)]
+        self._consumer = Consumer(
+            {
+                **client_config(settings),
+                "group.id": f"streamwise-demo-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+            }
+        )
+        dlqs = [settings.topic_prefix + t for t in _dlqs(scenarios)]
+        self._consumer.subscribe([*self._renderers, *dlqs])
+        self.producer = Producer(producer_config(settings))
+        self.outputs: dict[str, list[dict[str, Any]]] = {}
+        self._started = self.last_activity = time.monotonic()
+
+    def turn(self) -> float:
+        """One turn; returns its time, in seconds since the first."""
+        now = time.monotonic() - self._started
+        for send in self.schedule.due(now):
+            self.producer.produce(
+                self._prefix + send.topic,
+                key=send.key.encode(),
+                value=encode_json(send.value),
+                timestamp=send.timestamp_ms or 0,
+            )
+            self._view.sent += 1
+            self.last_activity = time.monotonic()
+        self.producer.poll(0)
+        for person in self.people:
+            self._view.scheduled(self.schedule.add(person.tick(now)))
+        message = self._consumer.poll(0.05)
+        if message is None or message.error() is not None:
+            return now
+        self.last_activity = time.monotonic()
+        topic = message.topic()[len(self._prefix) :]
+        self._view.received[topic] += 1
+        render = self._renderers.get(message.topic())
+        if render is None:  # a dead letter
+            self.outputs.setdefault(topic, []).append({})
+            error = dict(message.headers() or []).get("streamwise.error", b"?")
+            self._view.line(f"[magenta]DEAD LETTER[/] {topic}: {error.decode()}")
+            return now
+        value = orjson.loads(message.value())
+        self.outputs.setdefault(topic, []).append(value)
+        rendered = render(value)
+        if rendered:
+            self._view.line(rendered)
+        for person in self.people:
+            self._view.scheduled(self.schedule.add(person.react(topic, value, now)))
+        return now
+
+    def close(self) -> None:
+        self.producer.flush(30)
+        self._consumer.close()
 
 
 def wait_until_consuming(
@@ -268,11 +341,12 @@ def wait_until_consuming(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         check_alive(children)
-        futures = admin.describe_consumer_groups(groups, request_timeout=10)
-        try:
-            described = [future.result() for future in futures.values()]
-        except KafkaException:
-            described = []
+        futures = list(admin.describe_consumer_groups(groups, request_timeout=10).values())
+        # exception(), not result(): a re-raised error's traceback would hold this frame
+        # and so the client in a reference cycle, destroyed by a later garbage collection
+        # (hanging if the broker is gone by then, as at the end of a test session)
+        failed = [future.exception() for future in futures]
+        described = [] if any(failed) else [future.result() for future in futures]
         if described and all(
             group.state == ConsumerGroupState.STABLE and group.members for group in described
         ):

@@ -4,13 +4,17 @@ Each pipeline family has a module here (``scenarios/fraud.py``, ...) with a
 ``scenario(settings)`` factory returning a ``Scenario``; demo data stays out of the
 pipeline packages. The demo runs the scenario's pipelines as real processes, sends its
 seed events, then its timed stream, and renders what arrives on the watched topics.
+
+A scenario with people in the loop (analysts, support agents) also ``Reacts``: it reads
+every watched record and sends events of its own later, and may keep the demo draining
+while it waits for an answer to them (for a bounded time of its own choosing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -39,4 +43,26 @@ class Scenario(Protocol):
 
     def summary(self, outputs: dict[str, list[dict[str, Any]]]) -> list[str]:
         """Closing lines from everything that arrived on the watched topics."""
+        ...
+
+
+@runtime_checkable
+class Reacts(Protocol):
+    """A scenario whose simulated people answer outputs with events of their own.
+
+    Times are seconds since the stream started; a ``Send``'s ``at_s`` is when to send it.
+    """
+
+    pipeline_env: Mapping[str, str]  # extra environment for the demo's pipeline processes
+
+    def react(self, topic: str, record: dict[str, Any], now_s: float) -> list[Send]:
+        """What the scenario's people send after reading ``record`` on ``topic``."""
+        ...
+
+    def tick(self, now_s: float) -> list[Send]:
+        """What they send because time passed (called on every turn of the demo's loop)."""
+        ...
+
+    def waiting(self, now_s: float) -> str | None:
+        """What the scenario still waits for (keeps the demo draining), or None."""
         ...
