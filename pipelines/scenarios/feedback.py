@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines.common.events import Sentiment
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.generator import Incident, generate
 from pipelines.scenarios.base import Render, Send
 from pipelines.scenarios.labelling import (
+    BATCH,
     Batch,
+    Label,
     classifier_lines,
     latest_classifier,
     relabel,
@@ -32,8 +33,8 @@ from pipelines.scenarios.labelling import (
 
 COMPRESSION = 10  # event-time seconds per wall-clock second: a 1-minute window every 6 s
 ITEMS_PER_S = 4.0  # wall clock: well within the embedding analyzer's capacity on 2 cores
-LEARN_ENV = {"FEEDBACK_LEARN_MIN_LABELS": "40", "FEEDBACK_LEARN_EVERY": "100"}
-"""One refit on the agent's batch of 48 labels (the default threshold, 100, is for real use)."""
+LEARN_ENV = {"FEEDBACK_LEARN_MIN_LABELS": str(BATCH)}
+"""One refit on the agent's batch (the default threshold, 100, is for real use)."""
 LABEL_AFTER_S = 15.0
 """Relabel once every item is enriched, or this long after the last was sent at the latest."""
 CLASSIFIER_WAIT_S = 40.0
@@ -63,11 +64,14 @@ def show_alert(alert: dict[str, Any]) -> str:
 
 
 def show_classifier(refit: dict[str, Any]) -> str:
-    accuracy, previous = refit.get("accuracy"), refit.get("previous_accuracy")
-    scores = " -> ".join("-" if a is None else f"{a:.2f}" for a in (previous, accuracy))
+    def change(field: str) -> str:
+        scores = (refit.get(f"previous_{field}"), refit.get(field))
+        return " -> ".join("-" if a is None else f"{a:.2f}" for a in scores)
+
     return (
         f"CLASSIFIER {refit['version']} {'shipped' if refit['shipped'] else 'not shipped'}: "
-        f"accuracy {scores} on {refit.get('held_back', 0)} held-back labels"
+        f"sentiment {change('accuracy')}, category {change('category_accuracy')} "
+        f"on {refit.get('held_back', 0)} held-back labels"
     )
 
 
@@ -86,10 +90,10 @@ class FeedbackScenario:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     pipeline_env: Mapping[str, str] = field(default_factory=lambda: dict(LEARN_ENV))
-    truth: dict[str, Sentiment] = field(default_factory=dict)
-    """The true sentiment of each item sent, by feedback id."""
-    enriched: dict[str, str] = field(default_factory=dict)
-    """The sentiment the classifier gave each item, by feedback id."""
+    truth: dict[str, Label] = field(default_factory=dict)
+    """The true (category, sentiment) of each item sent, by feedback id."""
+    enriched: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """The (category, sentiment) the classifier gave each item, by feedback id."""
     model_before: str | None = None
     batch: Batch | None = None
     refits: list[dict[str, Any]] = field(default_factory=list)
@@ -108,14 +112,14 @@ class FeedbackScenario:
         for i, value in enumerate(stream):
             label = true_label(value["text"])
             if label is not None:
-                self.truth[value["feedback_id"]] = label[1]
+                self.truth[value["feedback_id"]] = label
             self._last_sent_s = i * wall_spacing
             yield Send("feedback", value["feedback_id"], value, at_s=i * wall_spacing)
 
     def react(self, topic: str, record: dict[str, Any], now_s: float) -> list[Send]:
         """Remember what the classifier said of each item, and its refits."""
         if topic == "feedback-enriched" and self._labelled_at_s is None:
-            self.enriched[record["feedback_id"]] = record["sentiment"]
+            self.enriched[record["feedback_id"]] = (record["category"], record["sentiment"])
             self.model_before = record.get("model", self.model_before)
         elif topic == "feedback-classifier":
             self.refits.append(record)

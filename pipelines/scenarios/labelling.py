@@ -1,13 +1,14 @@
-"""The demo's support agent: relabels a batch of enriched feedback with its true sentiment.
+"""The demo's support agent: relabels a batch of enriched feedback with its true sentiment
+and category.
 
 The generator writes each item from a phrasing of one (category, sentiment) pair
 (``feedback/generator.py`` ``PHRASES``) but does not return the pair: ``true_label``
 finds it again by matching the text against the phrasings (names, numbers and the
 contact details appended after them vary, the phrasing does not).
 
-The agent reviews the items the classifier got wrong first, as a support team does
-(those are the ones customers complain about), and confirms some it got right: the
-batch is a realistic mix, and the feedback pipeline learns from both. Then the demo
+The agent reviews the items the classifier got wrong (sentiment or category) first, as a
+support team does (those are the ones customers complain about), and confirms some it
+got right: the batch is a realistic mix, and the feedback pipeline learns from both. Then the demo
 waits for the refit on ``feedback-classifier``; ``classifier_lines`` says what it did.
 Pure: no broker and no clock.
 """
@@ -25,8 +26,8 @@ from pipelines.common.events import FeedbackLabel, Sentiment
 from pipelines.feedback.generator import NAMES, PHRASES
 
 LABELLER = "support-agent"
-BATCH = 48
-"""Labels in the batch: above the refit's threshold the demo sets (40), so one refit runs."""
+BATCH = 40
+"""Labels in the batch: the refit threshold the demo sets, so one refit learns from them all."""
 WRONG_SHARE = 0.6
 """At most this share of the batch corrects a mistake; the rest confirms right answers."""
 _SLOTS = {"n": r"\d+", "order": r"\d+", "name": "(?:" + "|".join(map(re.escape, NAMES)) + ")"}
@@ -65,12 +66,18 @@ def _order(feedback_id: str) -> bytes:
     return hashlib.sha256(f"review:{feedback_id}".encode()).digest()
 
 
+Label = tuple[str, Sentiment]
+"""What an item is about and how its writer feels: (category, sentiment)."""
+
+
 @dataclass(frozen=True)
 class Batch:
     """The labels the agent sends, and how many of them correct the classifier."""
 
     labels: list[FeedbackLabel]
     corrections: int
+    wrong_sentiment: int
+    wrong_category: int
 
     @property
     def confirmations(self) -> int:
@@ -78,23 +85,31 @@ class Batch:
 
 
 def relabel(
-    enriched: Mapping[str, str],
-    truth: Mapping[str, Sentiment],
+    enriched: Mapping[str, tuple[str, str]],
+    truth: Mapping[str, Label],
     now: datetime,
     size: int = BATCH,
 ) -> Batch:
-    """Labels for up to ``size`` of the ``enriched`` items (id -> sentiment the classifier
-    gave) whose true sentiment is known: the mistakes first, up to ``WRONG_SHARE`` of the
-    batch, then right answers, each group in a stable shuffled order."""
+    """Labels for up to ``size`` of the ``enriched`` items (id -> the classifier's
+    (category, sentiment)) whose truth is known: the mistakes first, up to ``WRONG_SHARE``
+    of the batch, then right answers, each group in a stable shuffled order."""
     known = sorted((i for i in enriched if i in truth), key=_order)
     wrong = [i for i in known if enriched[i] != truth[i]]
     right = [i for i in known if enriched[i] == truth[i]]
     picked_wrong = wrong[: max(int(size * WRONG_SHARE), size - len(right))]
     picked = picked_wrong + right[: size - len(picked_wrong)]
     labels = [
-        FeedbackLabel(feedback_id=i, ts=now, sentiment=truth[i], labeller=LABELLER) for i in picked
+        FeedbackLabel(
+            feedback_id=i, ts=now, category=truth[i][0], sentiment=truth[i][1], labeller=LABELLER
+        )
+        for i in picked
     ]
-    return Batch(labels, len(picked_wrong))
+    return Batch(
+        labels,
+        len(picked_wrong),
+        wrong_sentiment=sum(enriched[i][1] != truth[i][1] for i in picked_wrong),
+        wrong_category=sum(enriched[i][0] != truth[i][0] for i in picked_wrong),
+    )
 
 
 def classifier_lines(
@@ -102,10 +117,11 @@ def classifier_lines(
 ) -> list[str]:
     """The summary of the relabelled batch and what the refit on it did."""
     if batch is None or not batch.labels:
-        return ["classifier: nothing relabelled (no enriched item with a known true sentiment)"]
+        return ["classifier: nothing relabelled (no enriched item with a known truth)"]
     lines = [
-        f"classifier: a support agent relabelled {len(batch.labels)} items "
-        f"({batch.corrections} the classifier got wrong, {batch.confirmations} it got right)"
+        f"classifier: a support agent relabelled {len(batch.labels)} items: "
+        f"{batch.corrections} the classifier got wrong ({batch.wrong_sentiment} sentiment, "
+        f"{batch.wrong_category} category), {batch.confirmations} it got right"
     ]
     if record is None:
         return [
@@ -114,18 +130,26 @@ def classifier_lines(
             "this feedback pipeline does not learn from feedback-labels (yet)",
         ]
     before = model_before or "the shipped head"
-    held, labels = record.get("held_back", 0), record.get("labels", 0)
-    accuracy, previous = record.get("accuracy"), record.get("previous_accuracy")
-    scores = f"{_score(previous)} -> {_score(accuracy)} on {held} held-back labels"
     lines.append(f"classifier: {before} -> {record.get('model')} (version {record.get('version')})")
+    held = record.get("held_back", 0)
     if record.get("shipped"):
-        why = f"shipped, in effect from {record.get('effective_from')}: not less accurate"
+        since = str(record.get("effective_from", ""))[11:19]
+        why = f"shipped, for items from {since} UTC: not less accurate than the version in use"
     elif not held:
         why = "not shipped: no label was held back to validate it"
     else:
         why = "not shipped: less accurate than the version in use"
-    lines.append(f"classifier: {why} ({scores}; learned from {labels} labels)")
+    lines.append(f"classifier: {why}")
+    lines.append(
+        f"classifier: on {held} held-back labels (of {record.get('labels', 0)}): sentiment "
+        f"accuracy {_change(record, 'accuracy')}, category accuracy "
+        f"{_change(record, 'category_accuracy')}"
+    )
     return lines
+
+
+def _change(record: Mapping[str, Any], field: str) -> str:
+    return f"{_score(record.get(f'previous_{field}'))} -> {_score(record.get(field))}"
 
 
 def _score(value: Any) -> str:

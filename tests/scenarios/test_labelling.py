@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines.common.events import FeedbackClassifier, FeedbackLabel, Sentiment
+from pipelines.common.events import FeedbackClassifier, FeedbackLabel
 from pipelines.common.settings import StreamwiseSettings
 from pipelines.feedback.generator import PHRASES, generate
 from pipelines.scenarios.feedback import CLASSIFIER_WAIT_S, LABEL_AFTER_S, LEARN_ENV, scenario
-from pipelines.scenarios.labelling import BATCH, classifier_lines, relabel, true_label
+from pipelines.scenarios.labelling import (
+    BATCH,
+    Label,
+    classifier_lines,
+    relabel,
+    true_label,
+)
 
 NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
 
@@ -34,55 +40,74 @@ def ids(n: int, prefix: str) -> list[str]:
 
 
 def test_the_agent_corrects_mistakes_first_and_confirms_right_answers_too() -> None:
-    truth: dict[str, Sentiment] = {i: "negative" for i in ids(100, "fb")}
-    enriched = {i: ("positive" if n < 10 else "negative") for n, i in enumerate(ids(100, "fb"))}
+    truth: dict[str, Label] = dict.fromkeys(ids(100, "fb"), ("billing", "negative"))
+    enriched = {
+        i: ("billing", "positive") if n < 6 else ("other", "negative") if n < 10 else truth[i]
+        for n, i in enumerate(ids(100, "fb"))
+    }
     batch = relabel(enriched, truth, NOW)
     assert (len(batch.labels), batch.corrections, batch.confirmations) == (BATCH, 10, BATCH - 10)
+    assert (batch.wrong_sentiment, batch.wrong_category) == (6, 4)
     assert {label.feedback_id for label in batch.labels} >= set(ids(10, "fb"))
-    assert all(label.sentiment == "negative" and label.ts == NOW for label in batch.labels)
+    assert {(label.category, label.sentiment, label.ts) for label in batch.labels} == {
+        ("billing", "negative", NOW)
+    }
     assert relabel(enriched, truth, NOW) == batch  # the same pick every time
 
-    mostly_wrong = {i: ("negative" if n < 30 else "positive") for n, i in enumerate(ids(100, "fb"))}
+    mostly_wrong = {i: truth[i] if n < 30 else ("billing", "neutral") for n, i in
+                    enumerate(ids(100, "fb"))}  # fmt: skip
     batch = relabel(mostly_wrong, truth, NOW)
     assert (batch.corrections, batch.confirmations) == (int(BATCH * 0.6), BATCH - int(BATCH * 0.6))
-    all_wrong = relabel(dict.fromkeys(ids(100, "fb"), "neutral"), truth, NOW)
+    all_wrong = relabel(dict.fromkeys(ids(100, "fb"), ("billing", "neutral")), truth, NOW)
     assert all_wrong.corrections == BATCH  # nothing right to confirm: all corrections
-    few = relabel({"fb-1": "positive", "unknown": "neutral"}, truth, NOW)
+    few = relabel({"fb-1": ("billing", "positive"), "unknown": ("other", "neutral")}, truth, NOW)
     assert [(label.feedback_id, few.corrections) for label in few.labels] == [("fb-1", 1)]
 
 
 def refit(**fields: Any) -> dict[str, Any]:
     return FeedbackClassifier.model_validate(
         {"version": "a1b2c3", "model": "embedding:minilm+sentiment-a1b2c3", "ts": NOW,
-         "effective_from": NOW, "shipped": True, "labels": 48, "held_back": 9,
-         "accuracy": 8 / 9, "previous_accuracy": 5 / 9, **fields}
+         "effective_from": NOW + timedelta(seconds=30), "shipped": True, "labels": 40,
+         "held_back": 9, "accuracy": 8 / 9, "previous_accuracy": 5 / 9,
+         "category_accuracy": 1.0, "previous_category_accuracy": 6 / 9, **fields}
     ).to_json_dict()  # fmt: skip
 
 
 def test_the_summary_says_version_and_accuracy_before_and_after_and_why_it_shipped() -> None:
-    batch = relabel({"fb-1": "positive", "fb-2": "negative"}, {"fb-1": "negative",
-                    "fb-2": "negative"}, NOW)  # fmt: skip
+    truth: dict[str, Label] = {"fb-1": ("billing", "negative"), "fb-2": ("delivery", "positive")}
+    batch = relabel({"fb-1": ("billing", "positive"), "fb-2": truth["fb-2"]}, truth, NOW)
     lines = classifier_lines(refit(), batch, "embedding:minilm+sentiment-v1", 40)
     assert lines == [
-        "classifier: a support agent relabelled 2 items "
-        "(1 the classifier got wrong, 1 it got right)",
+        "classifier: a support agent relabelled 2 items: 1 the classifier got wrong "
+        "(1 sentiment, 0 category), 1 it got right",
         "classifier: embedding:minilm+sentiment-v1 -> embedding:minilm+sentiment-a1b2c3 "
         "(version a1b2c3)",
-        "classifier: shipped, in effect from 2026-12-05T20:00:00Z: not less accurate "
-        "(0.56 -> 0.89 on 9 held-back labels; learned from 48 labels)",
+        "classifier: shipped, for items from 20:00:30 UTC: not less accurate than the version "
+        "in use",
+        "classifier: on 9 held-back labels (of 40): sentiment accuracy 0.56 -> 0.89, "
+        "category accuracy 0.67 -> 1.00",
     ]
     worse = classifier_lines(refit(shipped=False, accuracy=4 / 9), batch, None, 40)
-    assert worse[2].startswith("classifier: not shipped: less accurate than the version in use")
-    none_held = classifier_lines(refit(shipped=False, held_back=0, accuracy=None), batch, None, 40)
-    assert none_held[2].startswith("classifier: not shipped: no label was held back")
+    assert worse[2] == "classifier: not shipped: less accurate than the version in use"
+    none_held = classifier_lines(
+        refit(shipped=False, held_back=0, accuracy=None, previous_accuracy=None,
+              category_accuracy=None, previous_category_accuracy=None), batch, None, 40
+    )  # fmt: skip
+    assert none_held[2:] == [
+        "classifier: not shipped: no label was held back to validate it",
+        "classifier: on 0 held-back labels (of 40): sentiment accuracy - -> -, "
+        "category accuracy - -> -",
+    ]
     assert classifier_lines(None, batch, None, 40)[1] == (
         "classifier: no feedback-classifier record within 40 s of the labels: "
         "this feedback pipeline does not learn from feedback-labels (yet)"
     )
 
 
-def enriched(value: dict[str, Any], sentiment: str) -> dict[str, Any]:
-    return {**value, "sentiment": sentiment, "model": "embedding:minilm+sentiment-v1"}
+def enriched(value: dict[str, Any], label: tuple[str, str]) -> dict[str, Any]:
+    category, sentiment = label
+    return {**value, "category": category, "sentiment": sentiment,
+            "model": "embedding:minilm+sentiment-v1"}  # fmt: skip
 
 
 def test_once_the_stream_is_enriched_the_agent_labels_a_batch_and_the_demo_waits_for_a_refit() -> (
@@ -91,26 +116,26 @@ def test_once_the_stream_is_enriched_the_agent_labels_a_batch_and_the_demo_waits
     demo = scenario(StreamwiseSettings())
     demo.now, demo.clock = NOW, lambda: NOW
     sends = list(demo.events(30))
-    assert demo.pipeline_env == LEARN_ENV
-    assert int(LEARN_ENV["FEEDBACK_LEARN_MIN_LABELS"]) < BATCH < len(sends)
-    wrong = {"positive": "negative", "negative": "neutral", "neutral": "positive"}
+    assert demo.pipeline_env == LEARN_ENV == {"FEEDBACK_LEARN_MIN_LABELS": str(BATCH)}
+    assert len(sends) > BATCH
     for n, send in enumerate(sends[:-1]):
-        truth = demo.truth[send.key]
-        said = truth if n % 4 else wrong[truth]  # one in four wrong
+        category, sentiment = demo.truth[send.key]
+        said = (category, sentiment) if n % 4 else ("other", sentiment)  # one in four wrong
         assert demo.react("feedback-enriched", enriched(send.value, said), 20.0) == []
     assert demo.tick(25.0) == []
     assert (
         demo.waiting(25.0)
         == f"feedback enriched {len(sends) - 1} of {len(sends)} before relabelling"
     )
-    labels = demo.react("feedback-enriched", enriched(sends[-1].value, "neutral"), 26.0)
+    labels = demo.react("feedback-enriched", enriched(sends[-1].value, ("other", "neutral")), 26.0)
 
     assert len(labels) == BATCH
     assert {s.topic for s in labels} == {"feedback-labels"}
-    assert [s.key for s in labels] == [
-        FeedbackLabel.model_validate(s.value).feedback_id for s in labels
-    ]
-    assert all(s.value["sentiment"] == demo.truth[s.key] for s in labels)
+    values = [FeedbackLabel.model_validate(s.value) for s in labels]
+    assert [s.key for s in labels] == [label.feedback_id for label in values]
+    assert all(
+        (label.category, label.sentiment) == demo.truth[label.feedback_id] for label in values
+    )
     assert demo.batch is not None
     assert 0 < demo.batch.corrections < BATCH
     assert demo.tick(27.0) == []  # one batch
@@ -119,7 +144,8 @@ def test_once_the_stream_is_enriched_the_agent_labels_a_batch_and_the_demo_waits
     )
     assert demo.waiting(26.0 + CLASSIFIER_WAIT_S + 1) is None  # bounded
     assert demo.watch["feedback-classifier"](refit()) == (
-        "CLASSIFIER a1b2c3 shipped: accuracy 0.56 -> 0.89 on 9 held-back labels"
+        "CLASSIFIER a1b2c3 shipped: sentiment 0.56 -> 0.89, category 0.67 -> 1.00 "
+        "on 9 held-back labels"
     )
     demo.react("feedback-classifier", refit(), 31.0)
     assert demo.waiting(31.0) is None
