@@ -147,7 +147,9 @@ class FeedbackScenario:
             done = len(self.truth.keys() & self.enriched.keys())
             return f"feedback enriched {done} of {len(self.truth)} before relabelling"
         waited = now_s - self._labelled_at_s
-        if self.refits or not self.batch or not self.batch.labels or waited > CLASSIFIER_WAIT_S:
+        if self.refits or not self.batch or len(self.batch.labels) < BATCH:
+            return None  # a refit came, or none will (too few labels)
+        if waited > CLASSIFIER_WAIT_S:
             return None
         return (
             f"waiting for the feedback classifier to refit on {len(self.batch.labels)} labels "

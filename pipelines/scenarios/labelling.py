@@ -123,6 +123,13 @@ def classifier_lines(
         f"{batch.corrections} the classifier got wrong ({batch.wrong_sentiment} sentiment, "
         f"{batch.wrong_category} category), {batch.confirmations} it got right"
     ]
+    if record is None and len(batch.labels) < BATCH:
+        return [
+            *lines,
+            f"classifier: no refit: {len(batch.labels)} labels are fewer than the {BATCH} the "
+            "demo's feedback pipeline waits for (FEEDBACK_LEARN_MIN_LABELS; a longer --seconds "
+            "gives more items)",
+        ]
     if record is None:
         return [
             *lines,

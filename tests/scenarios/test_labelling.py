@@ -98,7 +98,9 @@ def test_the_summary_says_version_and_accuracy_before_and_after_and_why_it_shipp
         "classifier: on 0 held-back labels (of 40): sentiment accuracy - -> -, "
         "category accuracy - -> -",
     ]
-    assert classifier_lines(None, batch, None, 40)[1] == (
+    everything: dict[str, Label] = dict.fromkeys(ids(50, "fb"), ("billing", "negative"))
+    full = relabel(everything, everything, NOW)
+    assert classifier_lines(None, full, None, 40)[1] == (
         "classifier: no feedback-classifier record within 40 s of the labels: "
         "this feedback pipeline does not learn from feedback-labels (yet)"
     )
@@ -167,3 +169,8 @@ def test_without_every_item_enriched_the_agent_labels_what_it_has_once_the_strea
     assert len(labels) == 20
     assert demo.batch is not None
     assert demo.batch.corrections == 0
+    assert demo.waiting(last_sent + LABEL_AFTER_S + 2) is None  # too few for a refit: no wait
+    assert demo.summary({})[3] == (
+        f"classifier: no refit: 20 labels are fewer than the {BATCH} the demo's feedback "
+        "pipeline waits for (FEEDBACK_LEARN_MIN_LABELS; a longer --seconds gives more items)"
+    )
