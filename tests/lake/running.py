@@ -7,8 +7,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pyiceberg.catalog import Catalog
+
 from pipelines.common.settings import StreamwiseSettings
-from pipelines.lake.query import LakeMissing, open_lake, query
+from pipelines.lake.query import LakeMissing, lake_tables, open_lake, query
 from pipelines.lake.settings import LakeSettings
 from tests.processes import start_pipeline, wait_for
 
@@ -20,18 +22,27 @@ def start_lake(settings: StreamwiseSettings, log: Path) -> subprocess.Popen[byte
     return start_pipeline(settings, log, "lake", env=FAST_COMMITS)
 
 
-def rows(settings: StreamwiseSettings, sql: str) -> list[tuple[Any, ...]]:
-    """The answer to ``sql`` over the deployment's lake (``<data dir>/lake``); none before
-    the lake process created it."""
+def _catalog(settings: StreamwiseSettings) -> Catalog | None:
+    """The deployment's lake catalog (``<data dir>/lake``); None before the lake process made it."""
     try:
-        catalog = open_lake(settings, LakeSettings())
+        return open_lake(settings, LakeSettings())
     except LakeMissing:
-        return []
-    return query(catalog, sql).rows
+        return None
+
+
+def rows(settings: StreamwiseSettings, sql: str) -> list[tuple[Any, ...]]:
+    """The answer to ``sql`` over the deployment's lake; none before the lake process created it."""
+    catalog = _catalog(settings)
+    return query(catalog, sql).rows if catalog is not None else []
 
 
 def alert_ids(settings: StreamwiseSettings, table: str = "fraud_alerts") -> Counter[str]:
-    return Counter(row[0] for row in rows(settings, f"select alert_id from {table}"))
+    """The alert ids in ``table``; none before the lake process created it (the catalog
+    comes first, each table with the first records of its topic)."""
+    catalog = _catalog(settings)
+    if catalog is None or table not in lake_tables(catalog):
+        return Counter()
+    return Counter(row[0] for row in query(catalog, f"select alert_id from {table}").rows)
 
 
 def wait_for_rows(
